@@ -1,0 +1,1 @@
+"""Figures the chapters share, one module per topic (seaborn / matplotlib)."""

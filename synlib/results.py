@@ -1,0 +1,88 @@
+"""Reading and writing the tidy result tables and arrays of a study.
+
+Every file is written atomically (a temporary file in the same folder, then
+``os.replace``), so an interrupted run never leaves a half-written table that a
+later chapter could read.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synlib import paths
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OSError(f"cannot write to {path.parent}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
+    return path
+
+
+def table_path(study: str, name: str) -> Path:
+    return paths.results_dir(study) / f"{name}.csv"
+
+
+def arrays_path(study: str, name: str) -> Path:
+    return paths.results_dir(study) / f"{name}.npz"
+
+
+def write_table(df: pd.DataFrame, study: str, name: str) -> Path:
+    """Write a tidy table as ``results/<study>/<name>.csv`` (atomically).
+
+    Floats are written with 17 significant digits so that reading the table
+    back gives the same numbers, and the same run gives the same bytes.
+    """
+    text = df.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+    return atomic_write_bytes(table_path(study, name), text.encode())
+
+
+def read_table(study: str, name: str) -> pd.DataFrame:
+    """Read a table written by :func:`write_table`, naming the chapter that makes it if absent."""
+    path = table_path(study, name)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"result table {name!r} of study {study!r} not found at {path}; "
+            "run the chapter that writes it first (python -m synlib run studies/<plan>.yml)"
+        )
+    return pd.read_csv(path)
+
+
+def write_arrays(study: str, name: str, **arrays: np.ndarray) -> Path:
+    """Write named arrays as ``results/<study>/<name>.npz`` (atomically)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return atomic_write_bytes(arrays_path(study, name), buffer.getvalue())
+
+
+def read_arrays(study: str, name: str) -> dict[str, np.ndarray]:
+    """Read arrays written by :func:`write_arrays` into a plain dict."""
+    path = arrays_path(study, name)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"arrays {name!r} of study {study!r} not found at {path}; "
+            "run the chapter that writes them first"
+        )
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
