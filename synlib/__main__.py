@@ -1,0 +1,129 @@
+"""Command line: ``python -m synlib run|book|list`` (also installed as ``synlib``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+import yaml
+
+EXAMPLES = textwrap.dedent(
+    """
+    examples:
+      synlib run studies/simulated.yml                  run the whole simulated study (cached runs skipped)
+      synlib run studies/simulated.yml --jobs 2         two notebooks at a time on a local Dask cluster
+      synlib run studies/simulated.yml --only 02_nmf -p n_restarts 20
+                                                        rerun one chapter with another parameter value
+      synlib run studies/simulated.yml --only '03_ae_relu_*' --parameters my.yml
+                                                        overrides from a YAML file (name: value)
+      synlib run studies/simulated.yml --profile smoke  the plan's tiny parameters (seconds per notebook)
+      synlib run studies/sweep.yml --scheduler tcp://10.0.0.5:8786
+                                                        hand the runs to an existing Dask cluster
+      synlib book studies/simulated.yml studies/shoulder.yml
+                                                        build the HTML book into _build/html
+      synlib list studies/simulated.yml                 each run, its parameters and whether it is current
+    """
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="synlib",
+        description="Run the chapter notebooks of study plans with papermill and build the Jupyter Book.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute study plans (skipping unchanged runs)", epilog=EXAMPLES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("plans", nargs="+", type=Path, help="study plan YAML files (studies/*.yml)")
+    run.add_argument("--only", nargs="+", metavar="ID", help="run ids or wildcards to run (default: all)")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="override a parameter; VALUE is read as YAML (2, 0.5, [a, b], {k: v})")
+    run.add_argument("--parameters", type=Path, metavar="FILE", help="YAML file of parameter overrides")
+    run.add_argument("--profile", metavar="NAME", help="apply a named set of overrides from the plan")
+    run.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="notebooks at a time; N > 1 starts a local Dask cluster (default 1: in-process)")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler instead")
+    run.add_argument("--force", action="store_true", help="re-execute even runs whose inputs are unchanged")
+
+    book = sub.add_parser("book", help="build the HTML book from the executed notebooks",
+                          epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    book.add_argument("plans", nargs="+", type=Path, help="study plans whose parts the book holds, in order")
+    book.add_argument("--no-strict", action="store_true", help="do not turn warnings into errors")
+
+    lst = sub.add_parser("list", help="show each run of a plan and whether its output is current")
+    lst.add_argument("plans", nargs="+", type=Path)
+    lst.add_argument("--profile", metavar="NAME")
+    return parser
+
+
+def _overrides(args, plan) -> dict:
+    overrides: dict = {}
+    if getattr(args, "profile", None):
+        if args.profile not in plan.profiles:
+            raise SystemExit(f"synlib: plan {plan.name!r} has no profile {args.profile!r}; "
+                             f"it has {', '.join(plan.profiles) or 'none'}")
+        overrides.update(plan.profiles[args.profile])
+    if getattr(args, "parameters", None):
+        data = yaml.safe_load(args.parameters.read_text()) or {}
+        if not isinstance(data, dict):
+            raise SystemExit(f"synlib: {args.parameters} must map parameter names to values")
+        overrides.update(data)
+    for name, value in getattr(args, "parameter", []):
+        overrides[name] = yaml.safe_load(value)
+    return overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="synlib: %(message)s", stream=sys.stderr)
+    logging.getLogger("synlib").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    from synlib import book, runner
+    from synlib.plan import PlanError, load_plan
+
+    try:
+        plans = [load_plan(p) for p in args.plans]
+        if args.command == "run":
+            failed = []
+            for plan in plans:
+                try:
+                    summaries = runner.run_plan(plan, only=args.only, overrides=_overrides(args, plan),
+                                                jobs=args.jobs, scheduler=args.scheduler, force=args.force)
+                except runner.RunFailed as exc:
+                    print(f"synlib: {exc}", file=sys.stderr)
+                    failed.append(plan.name)
+                    continue
+                ran = sum(s["status"] == "ok" for s in summaries)
+                skipped = sum(s["status"] == "skipped" for s in summaries)
+                print(f"synlib: study {plan.name!r}: {ran} executed, {skipped} unchanged and skipped; "
+                      f"notebooks in book/_generated/{plan.name}/, results in results/{plan.name}/",
+                      file=sys.stderr)
+            if failed:
+                print(f"synlib: failed studies: {', '.join(failed)}", file=sys.stderr)
+                return 1
+        elif args.command == "book":
+            html = book.build(plans, strict=not args.no_strict)
+            print(f"synlib: book written to {html / 'index.html'}", file=sys.stderr)
+        elif args.command == "list":
+            for plan in plans:
+                for job in runner.make_jobs(plan, plan.runs, _overrides(args, plan)):
+                    state = "current" if job.is_current() else "to run"
+                    print(f"{plan.name}\t{job.run_id}\t{state}\t{job.notebook.name}")
+    except (PlanError, OSError, RuntimeError) as exc:
+        print(f"synlib: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("synlib: interrupted; finished runs are kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

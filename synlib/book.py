@@ -1,0 +1,166 @@
+"""Assemble and build the Jupyter Book from the executed notebooks of one or more study plans.
+
+The table of contents is written from ``book/outline.yml`` (front and back
+matter) and the plans (one part per plan), so that a book built from the
+simulated plan alone, or with a fork's plan added, has exactly the pages that
+were run. The build uses Jupyter Book 1 with execution off: papermill already
+executed every notebook.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from synlib import paths
+from synlib.plan import Plan, PlanError, Run
+from synlib.results import atomic_write_bytes
+
+RECORDED_PACKAGES = (
+    "synlib", "numpy", "scipy", "pandas", "scikit-learn", "torch", "matplotlib", "seaborn",
+    "papermill", "jupytext", "myst-nb", "jupyter-book", "sphinx", "dask",
+)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _doc(plan: Plan, run: Run) -> str:
+    return f"_generated/{plan.name}/{run.id}"
+
+
+def _group_page(plan: Plan, group: str, runs: list[Run], source: Path) -> str:
+    """Write the index page of a group of runs (e.g. the 16 activation pairs); return its docname."""
+    varying = [k for k in runs[0].parameters if len({json.dumps(r.parameters.get(k), default=str) for r in runs}) > 1]
+    lines = [f"# {group}", "", f"One page per run of `{runs[0].notebook.name}`, differing only in "
+             + ", ".join(f"`{k}`" for k in varying) + ":", ""]
+    for run in runs:
+        label = " / ".join(str(run.parameters[k]) for k in varying)
+        lines.append(f"- {{doc}}`{label} <{run.id}>`")
+    name = f"group-{_slug(group)}"
+    atomic_write_bytes(source / "_generated" / plan.name / f"{name}.md", ("\n".join(lines) + "\n").encode())
+    return f"_generated/{plan.name}/{name}"
+
+
+def _plan_part(plan: Plan, source: Path) -> dict:
+    chapters: list[dict] = [{"file": page} for page in plan.book.get("before", [])]
+    seen_groups: set[str] = set()
+    for run in plan.runs:
+        if run.group is None:
+            chapters.append({"file": _doc(plan, run)})
+        elif run.group not in seen_groups:
+            seen_groups.add(run.group)
+            members = [r for r in plan.runs if r.group == run.group]
+            chapters.append({"file": _group_page(plan, run.group, members, source),
+                             "sections": [{"file": _doc(plan, r)} for r in members]})
+    chapters += [{"file": page} for page in plan.book.get("after", [])]
+    return {"caption": plan.book.get("part", plan.title), "chapters": chapters}
+
+
+def missing_outputs(plan: Plan) -> list[Run]:
+    """Runs of ``plan`` whose executed notebook has not been published."""
+    return [r for r in plan.runs if not (paths.generated_root() / plan.name / f"{r.id}.ipynb").exists()]
+
+
+def write_toc(plans: list[Plan], source: Path = paths.BOOK) -> Path:
+    """Write ``<source>/_toc.yml``: outline front matter, one part per plan, outline back matter."""
+    if paths.generated_root() != source / "_generated":
+        raise PlanError(f"the book in {source} is built from notebooks published to {source / '_generated'}, "
+                        f"but SYNLIB_GENERATED points at {paths.generated_root()}")
+    outline = yaml.safe_load((source / "outline.yml").read_text())
+    for plan in plans:
+        missing = missing_outputs(plan)
+        if missing:
+            raise PlanError(
+                f"study {plan.name!r} has not been run: no executed notebook for "
+                f"{', '.join(r.id for r in missing[:5])}{' …' if len(missing) > 5 else ''}; "
+                f"run `python -m synlib run {plan.path.relative_to(paths.ROOT) if plan.path.is_relative_to(paths.ROOT) else plan.path}` first"
+            )
+    parts = list(outline.get("before", [])) + [_plan_part(p, source) for p in plans] + list(outline.get("after", []))
+    toc = {"format": "jb-book", "root": outline["root"], "parts": parts}
+    return atomic_write_bytes(source / "_toc.yml", yaml.safe_dump(toc, sort_keys=False).encode())
+
+
+def _git_commit() -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + (" (with uncommitted changes)" if dirty else "")
+
+
+def environment_record(plans: list[Plan]) -> dict:
+    """Package versions, Python, platform, git commit, and each plan's hash and seed."""
+    versions = {}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": _git_commit(),
+        "packages": versions,
+        "studies": [
+            {"name": p.name, "plan": str(p.path.name), "plan_sha256": p.digest,
+             "seed": p.runs[0].parameters.get("seed", "not set")}
+            for p in plans
+        ],
+    }
+
+
+def write_environment(plans: list[Plan], source: Path = paths.BOOK) -> Path:
+    """Write the environment record as JSON and as a Markdown table the book includes."""
+    record = environment_record(plans)
+    folder = source / "_generated"
+    atomic_write_bytes(folder / "environment.json", json.dumps(record, indent=1).encode())
+    lines = ["| what | value |", "| --- | --- |",
+             f"| Python | {record['python']} |", f"| platform | {record['platform']} |",
+             f"| git commit | `{record['git_commit']}` |"]
+    lines += [f"| {name} | {version} |" for name, version in record["packages"].items()]
+    lines += ["", "| study | plan | plan SHA-256 | seed |", "| --- | --- | --- | --- |"]
+    lines += [f"| {s['name']} | `studies/{s['plan']}` | `{s['plan_sha256'][:16]}…` | {s['seed']} |"
+              for s in record["studies"]]
+    return atomic_write_bytes(folder / "environment.md", ("\n".join(lines) + "\n").encode())
+
+
+def build(plans: list[Plan], *, strict: bool = True, source: Path = paths.BOOK,
+          output: Path = paths.ROOT) -> Path:
+    """Write the table of contents and the environment record, then build the HTML book.
+
+    ``source`` holds the narrative pages and ``_generated/``; the HTML goes to
+    ``<output>/_build/html``, whose path is returned. ``strict`` turns warnings
+    into errors and broken references into failures (``-W -n --keep-going``).
+    """
+    source, output = Path(source), Path(output)
+    write_toc(plans, source)
+    write_environment(plans, source)
+    command = [_jupyter_book(), "build", str(source), "--config", str(paths.ROOT / "_config.yml"),
+               "--toc", str(source / "_toc.yml"), "--path-output", str(output), "--all"]
+    if strict:
+        command += ["-W", "-n", "--keep-going"]
+    completed = subprocess.run(command, cwd=paths.ROOT)
+    if completed.returncode != 0:
+        raise RuntimeError(f"the book build failed (exit {completed.returncode}); see the warnings above")
+    return output / "_build" / "html"
+
+
+def _jupyter_book() -> str:
+    beside = Path(sys.executable).parent / "jupyter-book"
+    found = str(beside) if beside.exists() else shutil.which("jupyter-book")
+    if not found:
+        raise RuntimeError("jupyter-book is not installed: pip install 'jupyter-book>=1.0.4,<2'")
+    return found

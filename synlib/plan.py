@@ -1,0 +1,200 @@
+"""Study plans: which chapter notebooks run, with which parameters, in which order.
+
+A plan is a YAML file (``studies/*.yml``)::
+
+    name: simulated                 # results/<name>/ and book/_generated/<name>/
+    title: "The study on a simulated cohort"
+    parameters:                     # given to every run that declares them
+      dataset: simulated
+      seed: 0
+    profiles:                       # named sets of overrides, e.g. tiny ones for smoke tests
+      smoke: {participants: 2, epochs: 20}
+    runs:
+      - id: 02_nmf
+        notebook: 02_nmf            # notebooks/02_nmf.py (or a path relative to the plan)
+        needs: [01_preprocessing]   # runs whose results this one reads
+        parameters: {n_restarts: 10}
+      - id: "03_ae_{encoder}_{decoder}"
+        notebook: 03_autoencoder
+        matrix:                     # one run per combination
+          encoder: [linear, relu]
+          decoder: [linear, relu]
+        group: "Autoencoders: every activation pair"
+        needs: [02_nmf]
+    book:
+      part: "A simulated cohort"    # caption of this plan's part of the book
+      after: [results]              # narrative pages (book/<page>.md) placed after the chapters
+
+``needs`` entries may use shell wildcards (``03_ae_*``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synlib import paths
+
+_PLAN_KEYS = {"name", "title", "parameters", "profiles", "runs", "book", "description"}
+_RUN_KEYS = {"id", "notebook", "needs", "parameters", "matrix", "group", "title"}
+
+
+class PlanError(ValueError):
+    """A study plan that cannot be run as written."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One execution of one notebook with one set of parameters."""
+
+    id: str
+    notebook: Path
+    parameters: dict[str, Any]
+    needs: tuple[str, ...] = ()
+    group: str | None = None
+
+
+@dataclass
+class Plan:
+    name: str
+    title: str
+    path: Path
+    runs: list[Run]
+    book: dict[str, Any] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the plan file's text, recorded with the book."""
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    def select(self, patterns: list[str] | None) -> list[Run]:
+        """Runs whose id matches any of ``patterns`` (all runs when none given)."""
+        if not patterns:
+            return list(self.runs)
+        chosen = [r for r in self.runs if any(fnmatch.fnmatchcase(r.id, p) for p in patterns)]
+        if not chosen:
+            raise PlanError(
+                f"--only {' '.join(patterns)} matches no run of plan {self.name!r}; "
+                f"its runs are {', '.join(r.id for r in self.runs)}"
+            )
+        return chosen
+
+
+def _resolve_notebook(name: str, plan_dir: Path, where: str) -> Path:
+    candidates = [paths.NOTEBOOKS / f"{name}.py"] if "/" not in name else []
+    candidates.append((plan_dir / name).resolve())
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise PlanError(f"{where}: notebook {name!r} not found (looked at {', '.join(map(str, candidates))})")
+
+
+def _expand(entry: dict, plan_dir: Path, common: dict, where: str) -> list[Run]:
+    unknown = set(entry) - _RUN_KEYS
+    if unknown:
+        raise PlanError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_RUN_KEYS)}")
+    for key in ("id", "notebook"):
+        if key not in entry:
+            raise PlanError(f"{where}: every run needs {key!r}")
+    notebook = _resolve_notebook(str(entry["notebook"]), plan_dir, where)
+    matrix = entry.get("matrix") or {}
+    if not isinstance(matrix, dict) or not all(isinstance(v, list) and v for v in matrix.values()):
+        raise PlanError(f"{where}: 'matrix' must map parameter names to non-empty lists")
+    runs = []
+    for combo in itertools.product(*matrix.values()):
+        values = dict(zip(matrix, combo))
+        try:
+            run_id = str(entry["id"]).format(**values)
+        except KeyError as exc:
+            raise PlanError(f"{where}: id {entry['id']!r} names {exc}, which is not in its matrix") from None
+        parameters = {**common, **(entry.get("parameters") or {}), **values}
+        runs.append(
+            Run(
+                id=run_id,
+                notebook=notebook,
+                parameters=parameters,
+                needs=tuple(entry.get("needs") or ()),
+                group=entry.get("group"),
+            )
+        )
+    return runs
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and check a study plan; every problem names the plan file and the run."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise PlanError(f"study plan {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise PlanError(f"study plan {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise PlanError(f"study plan {path} must be a mapping with 'name' and 'runs'")
+    unknown = set(data) - _PLAN_KEYS
+    if unknown:
+        raise PlanError(f"study plan {path}: unknown keys {sorted(unknown)}; allowed: {sorted(_PLAN_KEYS)}")
+    name = data.get("name")
+    if not name:
+        raise PlanError(f"study plan {path} needs a 'name'")
+    paths.results_dir(str(name))  # rejects names that are not plain folder names
+    common = {"study": str(name), **(data.get("parameters") or {})}
+    runs: list[Run] = []
+    for i, entry in enumerate(data.get("runs") or []):
+        runs.extend(_expand(entry, path.parent, common, f"{path.name}, run {i + 1}"))
+    if not runs:
+        raise PlanError(f"study plan {path} lists no runs")
+    ids = [r.id for r in runs]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise PlanError(f"study plan {path}: run ids {duplicated} appear more than once")
+    for run in runs:
+        for pattern in run.needs:
+            if not any(fnmatch.fnmatchcase(other, pattern) for other in ids):
+                raise PlanError(f"{path.name}: run {run.id!r} needs {pattern!r}, which matches no run")
+    plan = Plan(
+        name=str(name),
+        title=str(data.get("title") or name),
+        path=path,
+        runs=runs,
+        book=data.get("book") or {},
+        profiles=data.get("profiles") or {},
+        description=str(data.get("description") or ""),
+    )
+    _check_acyclic(plan)
+    return plan
+
+
+def upstream(plan: Plan, run: Run) -> list[Run]:
+    """The runs ``run`` needs, directly."""
+    return [r for r in plan.runs if r.id != run.id and any(fnmatch.fnmatchcase(r.id, p) for p in run.needs)]
+
+
+def _check_acyclic(plan: Plan) -> None:
+    state: dict[str, int] = {}
+
+    def visit(run: Run, trail: list[str]) -> None:
+        if state.get(run.id) == 2:
+            return
+        if state.get(run.id) == 1:
+            raise PlanError(f"{plan.path.name}: runs depend on each other in a cycle: {' -> '.join(trail + [run.id])}")
+        state[run.id] = 1
+        for dep in upstream(plan, run):
+            visit(dep, trail + [run.id])
+        state[run.id] = 2
+
+    for run in plan.runs:
+        visit(run, [])
+
+
+def parameters_digest(parameters: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()
