@@ -59,6 +59,8 @@ class Run:
     parameters: dict[str, Any]
     needs: tuple[str, ...] = ()
     group: str | None = None
+    #: plan-wide parameters, given to this run only where its notebook declares them
+    common: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,7 +118,7 @@ def _expand(entry: dict, plan_dir: Path, common: dict, where: str) -> list[Run]:
             run_id = str(entry["id"]).format(**values)
         except KeyError as exc:
             raise PlanError(f"{where}: id {entry['id']!r} names {exc}, which is not in its matrix") from None
-        parameters = {**common, **(entry.get("parameters") or {}), **values}
+        parameters = {**(entry.get("parameters") or {}), **values}
         runs.append(
             Run(
                 id=run_id,
@@ -124,6 +126,7 @@ def _expand(entry: dict, plan_dir: Path, common: dict, where: str) -> list[Run]:
                 parameters=parameters,
                 needs=tuple(entry.get("needs") or ()),
                 group=entry.get("group"),
+                common=common,
             )
         )
     return runs
@@ -146,7 +149,10 @@ def load_plan(path: str | Path) -> Plan:
     name = data.get("name")
     if not name:
         raise PlanError(f"study plan {path} needs a 'name'")
-    paths.results_dir(str(name))  # rejects names that are not plain folder names
+    try:
+        paths.results_dir(str(name))
+    except ValueError as exc:
+        raise PlanError(f"study plan {path}: {exc}") from None
     common = {"study": str(name), **(data.get("parameters") or {})}
     runs: list[Run] = []
     for i, entry in enumerate(data.get("runs") or []):

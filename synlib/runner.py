@@ -73,7 +73,10 @@ def notebook_parameters(notebook: Path) -> dict[str, Any]:
 
 
 def check_parameters(run: Run, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The run's parameters with ``overrides`` applied, rejecting names the notebook lacks."""
+    """The run's parameters: plan-wide ones the notebook declares, its own, then ``overrides``.
+
+    A parameter named by the run itself but absent from the notebook is refused.
+    """
     accepted = notebook_parameters(run.notebook)
     unknown = sorted(set(run.parameters) - set(accepted))
     if unknown:
@@ -81,8 +84,19 @@ def check_parameters(run: Run, overrides: dict[str, Any]) -> dict[str, Any]:
             f"run {run.id!r}: parameters {unknown} are not in the parameters cell of {run.notebook.name}; "
             f"it accepts {', '.join(sorted(accepted))}"
         )
+    common = {k: v for k, v in run.common.items() if k in accepted}
     applied = {k: v for k, v in overrides.items() if k in accepted}
-    return {**run.parameters, **applied}
+    return {**common, **run.parameters, **applied}
+
+
+def check_plan_parameters(plan: Plan) -> None:
+    """Refuse plan-wide parameters that no notebook of the plan declares (a typo, most likely)."""
+    declared: set[str] = set()
+    for notebook in {r.notebook for r in plan.runs}:
+        declared |= set(notebook_parameters(notebook))
+    unknown = sorted(set(plan.runs[0].common) - declared)
+    if unknown:
+        raise PlanError(f"{plan.path.name}: plan parameters {unknown} are declared by none of its notebooks")
 
 
 # --- cache keys -------------------------------------------------------------------------------
@@ -154,6 +168,7 @@ def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any]) -> list[Jo
         missed = sorted(set(overrides) - reached)
         if missed:
             raise PlanError(f"override parameters {missed} are taken by none of the selected runs")
+    check_plan_parameters(plan)
     source = source_digest()
     keys: dict[str, str] = {}
     jobs: dict[str, Job] = {}

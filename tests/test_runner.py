@@ -1,0 +1,165 @@
+"""The study runner: plans, parameter checks, caching, failure isolation, publishing, parallel runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from synlib import paths
+from synlib.plan import PlanError, load_plan
+from synlib.runner import RunFailed, notebook_parameters, run_plan
+
+FIXTURES = Path(__file__).parent / "runner_fixtures"
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """A private results, cache and generated folder, and a copy of the fixture plan."""
+    for var, sub in (("SYNLIB_RESULTS", "results"), ("SYNLIB_CACHE", "cache"), ("SYNLIB_GENERATED", "generated")):
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    plan_dir = tmp_path / "plan"
+    shutil.copytree(FIXTURES, plan_dir)
+    return plan_dir
+
+
+def test_plan_expands_matrix_and_resolves_needs(workspace):
+    plan = load_plan(workspace / "plan.yml")
+    assert [r.id for r in plan.runs] == ["square_2", "square_3", "total"]
+    assert plan.runs[0].parameters == {"value": 2}
+    assert plan.runs[0].common == {"study": "runner-test"}
+    assert plan.runs[0].group == "Squares"
+
+
+def test_notebook_parameters_reads_the_tagged_cell():
+    assert notebook_parameters(FIXTURES / "square.py") == {"study": "runner-test", "value": 2, "fail": False}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: x\nruns: []\n", "lists no runs"),
+        ("name: x\nrunz: []\n", "unknown keys"),
+        ("name: x\nruns:\n  - id: a\n    notebook: nowhere.py\n", "not found"),
+        ("name: x\nruns:\n  - id: a\n    notebook: square.py\n    needs: [b]\n", "matches no run"),
+        ("name: ../x\nruns:\n  - id: a\n    notebook: square.py\n", "plain folder name"),
+        ("name: x\nruns:\n  - id: a\n    notebook: square.py\n    needs: [a2]\n"
+         "  - id: a2\n    notebook: square.py\n    needs: [a]\n", "cycle"),
+    ],
+)
+def test_bad_plans_are_refused_with_a_reason(workspace, text, message):
+    path = workspace / "bad.yml"
+    path.write_text(text)
+    with pytest.raises(PlanError, match=message):
+        load_plan(path)
+
+
+def test_run_publishes_and_second_run_skips(workspace):
+    plan = load_plan(workspace / "plan.yml")
+    first = run_plan(plan)
+    assert [s["status"] for s in first] == ["ok", "ok", "ok"]
+    total = pd.read_csv(paths.results_dir("runner-test") / "total.csv")
+    assert total.loc[0, "total"] == 4 + 9
+    for run in ("square_2", "square_3", "total"):
+        assert (paths.generated_root() / "runner-test" / f"{run}.ipynb").exists()
+    second = run_plan(plan)
+    assert [s["status"] for s in second] == ["skipped"] * 3
+
+
+def test_changed_notebook_reruns_it_and_its_dependants(workspace):
+    plan = load_plan(workspace / "plan.yml")
+    run_plan(plan)
+    notebook = workspace / "total.py"
+    notebook.write_text(notebook.read_text() + "\n# %%\nprint('changed')\n")
+    statuses = {s["run"]: s["status"] for s in run_plan(load_plan(workspace / "plan.yml"))}
+    assert statuses == {"square_2": "skipped", "square_3": "skipped", "total": "ok"}
+
+
+def test_failure_is_reported_kept_apart_and_never_published(workspace):
+    plan = load_plan(workspace / "plan.yml")
+    run_plan(plan)
+    published = paths.generated_root() / "runner-test" / "square_2.ipynb"
+    before = published.read_bytes()
+    with pytest.raises(RunFailed) as info:
+        run_plan(plan, only=["square_2"], overrides={"fail": True})
+    message = str(info.value)
+    assert "square_2" in message and "square.py" in message
+    assert "asked to fail with value=2" in message
+    assert '"fail": true' in message
+    assert published.read_bytes() == before, "the earlier successful page must stay untouched"
+    assert (paths.cache_dir() / "failed" / "runner-test" / "square_2.ipynb").exists()
+    assert not list((paths.generated_root() / "runner-test").glob(".*.tmp"))
+
+
+def test_dependants_of_a_failed_run_do_not_run(workspace):
+    plan = load_plan(workspace / "plan.yml")
+    with pytest.raises(RunFailed, match="not run: a run it needs failed"):
+        run_plan(plan, overrides={"fail": True})
+    assert not (paths.generated_root() / "runner-test" / "total.ipynb").exists()
+
+
+def test_override_changes_the_result_and_typos_are_refused(workspace):
+    plan = load_plan(workspace / "plan.yml")
+    run_plan(plan, only=["square_2"], overrides={"value": 5})
+    assert (paths.results_dir("runner-test") / "square_5.csv").exists()
+    with pytest.raises(PlanError, match=r"\['valeu'\] are taken by none"):
+        run_plan(plan, overrides={"valeu": 5})
+
+
+def test_parameter_missing_from_the_notebook_is_refused(workspace):
+    plan_file = workspace / "plan.yml"
+    original = plan_file.read_text()
+    plan_file.write_text(original.replace("    group: Squares", "    group: Squares\n    parameters: {colour: red}"))
+    with pytest.raises(PlanError, match="colour.*not in the parameters cell of square.py"):
+        run_plan(load_plan(plan_file))
+    plan_file.write_text(original.replace("parameters: {}", "parameters: {colour: red}"))
+    with pytest.raises(PlanError, match=r"plan parameters \['colour'\] are declared by none"):
+        run_plan(load_plan(plan_file))
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_same_results_as_a_serial_run(workspace, tmp_path, monkeypatch):
+    plan = load_plan(workspace / "plan.yml")
+    run_plan(plan)
+    serial = {p.name: p.read_bytes() for p in paths.results_dir("runner-test").glob("*.csv")}
+    monkeypatch.setenv("SYNLIB_RESULTS", str(tmp_path / "parallel"))
+    monkeypatch.setenv("SYNLIB_CACHE", str(tmp_path / "cache2"))
+    summaries = run_plan(plan, jobs=2)
+    assert sorted(s["status"] for s in summaries) == ["ok"] * 3
+    parallel = {p.name: p.read_bytes() for p in paths.results_dir("runner-test").glob("*.csv")}
+    assert parallel == serial
+
+
+def test_command_line_exits_non_zero_naming_the_failed_notebook(workspace):
+    env_command = [sys.executable, "-m", "synlib", "run", str(workspace / "plan.yml"), "-p", "fail", "true"]
+    completed = subprocess.run(env_command, capture_output=True, text=True)
+    assert completed.returncode == 1
+    assert "square_2 (square.py)" in completed.stderr
+    assert "ValueError: asked to fail" in completed.stderr
+
+
+def test_command_line_help_shows_examples():
+    completed = subprocess.run([sys.executable, "-m", "synlib", "run", "--help"], capture_output=True, text=True)
+    assert completed.returncode == 0
+    assert "examples:" in completed.stdout and "--profile smoke" in completed.stdout
+
+
+def test_unwritable_output_gives_a_clear_error(workspace, tmp_path, monkeypatch):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a folder should be")
+    monkeypatch.setenv("SYNLIB_CACHE", str(blocked / "cache"))
+    with pytest.raises(OSError, match="cannot create the runner's staging folder"):
+        run_plan(load_plan(workspace / "plan.yml"))
+
+
+def test_records_hold_the_key_and_parameters(workspace):
+    plan = load_plan(workspace / "plan.yml")
+    run_plan(plan, only=["square_*"])
+    record = json.loads((paths.cache_dir() / "runs" / "runner-test" / "square_3.json").read_text())
+    assert record["parameters"] == {"study": "runner-test", "value": 3, }
+    assert len(record["key"]) == 64
