@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -69,11 +70,26 @@ def read_table(study: str, name: str) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def write_arrays(study: str, name: str, **arrays: np.ndarray) -> Path:
-    """Write named arrays as ``results/<study>/<name>.npz`` (atomically)."""
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """An NPZ archive of ``arrays`` whose bytes depend on the arrays alone.
+
+    ``numpy.savez`` stamps each member with the current time; a fixed stamp and
+    sorted names make two identical runs write identical files.
+    """
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return atomic_write_bytes(arrays_path(study, name), buffer.getvalue())
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.asarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, member.getvalue())
+    return buffer.getvalue()
+
+
+def write_arrays(study: str, name: str, **arrays: np.ndarray) -> Path:
+    """Write named arrays as ``results/<study>/<name>.npz`` (atomically, reproducibly)."""
+    return atomic_write_bytes(arrays_path(study, name), npz_bytes(arrays))
 
 
 def read_arrays(study: str, name: str) -> dict[str, np.ndarray]:
