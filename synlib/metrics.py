@@ -1,4 +1,4 @@
-"""Reconstruction measures and synergy matching.
+"""Reconstruction measures, synergy matching and interpretability measures.
 
 Arrays are samples × muscles (data, reconstructions) and k × muscles
 (synergies). Each reconstruction measure is named for its reference:
@@ -6,6 +6,13 @@ Arrays are samples × muscles (data, reconstructions) and k × muscles
 - :func:`r2_centred`: 1 − SSE / Σ (x − mean of x's muscle)² — the authors' group;
 - :func:`r2_global`: 1 − SSE / Σ (x − mean of all X)² — musclesyneRgies;
 - :func:`vaf`: 1 − SSE / Σ x² — variance accounted for, uncentred.
+
+Synergy sets are paired by the Hungarian method on cosine similarity
+(:func:`match_synergies`) or by the authors' group's greedy dot-product pairing
+(:func:`match_synergies_greedy`). The interpretability measures — sparseness,
+negative and saturated values, consistency across participants and, on simulated
+data, recovery of the ground truth — are plain functions of arrays; the trade-off
+chapter applies them through ``synlib.tradeoff``.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 
@@ -110,3 +118,359 @@ def match_synergies(A, B) -> Matching:
     S = cosine_similarity(A, B)
     rows, cols = linear_sum_assignment(S, maximize=True)
     return Matching(rows=rows, cols=cols, similarity=S[rows, cols])
+
+
+def match_synergies_greedy(A, B) -> Matching:
+    """Pair synergies greedily by largest dot product (the authors' group's pairing).
+
+    The largest entry of ``A @ B.T`` pairs its row and column; both leave the pool
+    and the next largest remaining entry is taken, until the smaller set is used
+    up. The group's synergies have unit-norm rows, so the dot product is the
+    cosine similarity; the reported ``similarity`` is always the cosine
+    similarity, so that it can be compared with :func:`match_synergies`.
+
+    Unlike the Hungarian method, the greedy choice need not maximise the total
+    similarity, and it depends on the scale of individual rows (not on a common
+    positive scale of a whole set, nor on the order of the rows, ties apart).
+
+    Parameters
+    ----------
+    A, B : array-like of shape (k_a, n_muscles) and (k_b, n_muscles)
+        Synergy sets, one synergy per row.
+
+    Returns
+    -------
+    Matching
+        Pairs ordered by the rows of ``A``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0.0], [0.6, 0.8]])
+    >>> B = np.array([[0.8, 0.6], [0.0, 1.0]])
+    >>> m = match_synergies_greedy(A, B)
+    >>> m.cols.tolist(), np.round(m.similarity, 2).tolist()
+    ([1, 0], [0.0, 0.96])
+
+    The Hungarian method gives up the best single pair for a larger total:
+
+    >>> match_synergies(A, B).cols.tolist()
+    [0, 1]
+    """
+    A, B = _synergy_pair(A, B)
+    dots = A @ B.T
+    free = np.ones(dots.shape, dtype=bool)
+    rows, cols = [], []
+    for _ in range(min(dots.shape)):
+        # Taken rows and columns are masked with -inf so argmax never returns them.
+        i, j = np.unravel_index(np.argmax(np.where(free, dots, -np.inf)), dots.shape)
+        rows.append(i)
+        cols.append(j)
+        free[i, :] = False
+        free[:, j] = False
+    order = np.argsort(rows)
+    rows = np.asarray(rows, dtype=int)[order]
+    cols = np.asarray(cols, dtype=int)[order]
+    return Matching(rows=rows, cols=cols, similarity=cosine_similarity(A, B)[rows, cols])
+
+
+def _synergy_pair(A, B) -> tuple[np.ndarray, np.ndarray]:
+    A = np.atleast_2d(np.asarray(A, dtype=float))
+    B = np.atleast_2d(np.asarray(B, dtype=float))
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[1]:
+        raise ValueError(f"synergy sets of shapes {A.shape} and {B.shape} cannot be matched: "
+                         "both must be k × muscles with the same muscles")
+    if not (np.isfinite(A).all() and np.isfinite(B).all()):
+        raise ValueError("synergy sets contain NaN or infinite weights")
+    return A, B
+
+
+def _pearson_columns(C1: np.ndarray, C2: np.ndarray) -> np.ndarray:
+    """Pearson r of each column of ``C1`` with the same column of ``C2``; 0 if either is constant."""
+    d1 = C1 - C1.mean(axis=0)
+    d2 = C2 - C2.mean(axis=0)
+    norm = np.sqrt((d1**2).sum(axis=0) * (d2**2).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (d1 * d2).sum(axis=0) / norm
+    return np.where(norm > 0, np.clip(r, -1.0, 1.0), 0.0)
+
+
+def activation_correlation(C1, C2, matching: Matching) -> np.ndarray:
+    """Pearson correlation of matched activation coefficients.
+
+    Column ``matching.rows[i]`` of ``C1`` is correlated with column
+    ``matching.cols[i]`` of ``C2`` (the group compares AE and NMF activations so).
+    A constant column — for instance a ReLU unit that never leaves zero — carries
+    no information about the other; its correlation is defined as 0 rather than
+    left undefined, so that such a unit counts against the configuration.
+
+    Parameters
+    ----------
+    C1, C2 : array-like of shape (n_samples, k_1) and (n_samples, k_2)
+        Activations over the same samples, one column per synergy.
+    matching : Matching
+        Pairing of the synergies behind ``C1`` (rows) with those behind ``C2`` (cols).
+
+    Returns
+    -------
+    ndarray of shape (len(matching.rows),)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> C1 = np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 2.0]])
+    >>> C2 = C1[:, ::-1] * 5
+    >>> m = Matching(rows=np.array([0, 1]), cols=np.array([1, 0]), similarity=np.ones(2))
+    >>> activation_correlation(C1, C2, m).tolist()
+    [1.0, 1.0]
+    """
+    C1 = np.asarray(C1, dtype=float)
+    C2 = np.asarray(C2, dtype=float)
+    if C1.ndim != 2 or C2.ndim != 2 or len(C1) != len(C2):
+        raise ValueError(f"activations of shapes {C1.shape} and {C2.shape} must be "
+                         "samples × k over the same samples")
+    if len(C1) < 2:
+        raise ValueError(f"a correlation needs at least 2 samples, got {len(C1)}")
+    rows = np.asarray(matching.rows, dtype=int)
+    cols = np.asarray(matching.cols, dtype=int)
+    if rows.size and (rows.max() >= C1.shape[1] or cols.max() >= C2.shape[1]):
+        raise ValueError(f"matching pairs columns up to ({rows.max()}, {cols.max()}) but the "
+                         f"activations have {C1.shape[1]} and {C2.shape[1]} columns")
+    return _pearson_columns(C1[:, rows], C2[:, cols])
+
+
+def hoyer_sparseness(W) -> np.ndarray:
+    """Hoyer (2004) sparseness of each row: (√n − ‖w‖₁ / ‖w‖₂) / (√n − 1).
+
+    1 for a row with a single non-zero entry, 0 for a row whose entries all have
+    the same magnitude; invariant to the row's scale and sign. An all-zero row has
+    no pattern to be sparse or dense: its sparseness is NaN.
+
+    Parameters
+    ----------
+    W : array-like of shape (k, n) or (n,)
+        Synergies (k × muscles), one vector per row; ``n`` must be at least 2.
+
+    Returns
+    -------
+    ndarray of shape (k,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = [[0, 3, 0, 0], [1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 0, 0]]
+    >>> hoyer_sparseness(W).round(4).tolist()  # the third is 2 − √2
+    [1.0, 0.0, 0.5858, nan]
+    """
+    W = np.atleast_2d(np.asarray(W, dtype=float))
+    if W.ndim != 2 or W.shape[1] < 2:
+        raise ValueError(f"Hoyer sparseness needs rows of at least 2 entries, got shape {W.shape}")
+    if not np.isfinite(W).all():
+        raise ValueError("Hoyer sparseness of NaN or infinite values is undefined")
+    root_n = np.sqrt(W.shape[1])
+    peak = np.abs(W).max(axis=1, keepdims=True)
+    nonzero = peak[:, 0] > 0
+    # Dividing by the row's peak first keeps tiny or huge rows from under- or overflowing in L2.
+    scaled = np.abs(W[nonzero]) / peak[nonzero]
+    ratio = scaled.sum(axis=1) / np.linalg.norm(scaled, axis=1)
+    sparseness = np.full(len(W), np.nan)
+    # Rounding can push L1/L2 a hair outside [1, √n]; the clip keeps the extremes exact.
+    sparseness[nonzero] = np.clip((root_n - ratio) / (root_n - 1), 0.0, 1.0)
+    return sparseness
+
+
+def _finite_values(values, what: str) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        raise ValueError(f"{what} of an empty array is undefined")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{what}: the values contain NaN or infinite entries")
+    return values
+
+
+def negative_fraction(values) -> float:
+    """Share of entries strictly below zero (negative synergy weights or activation samples).
+
+    Examples
+    --------
+    >>> negative_fraction([[-1.0, 0.0], [2.0, -0.5]])
+    0.5
+    """
+    values = _finite_values(values, "negative fraction")
+    return float((values < 0).mean())
+
+
+#: Output bounds of each activation, and whether reaching a bound means equality.
+#: ReLU's zero is exact (a "dead" output); sigmoid and tanh only approach their
+#: bounds, so they count as saturated within ``tol``. Linear never saturates.
+ACTIVATION_BOUNDS: dict[str, tuple[tuple[float, ...], bool]] = {
+    "linear": ((), True),
+    "relu": ((0.0,), True),
+    "sigmoid": ((0.0, 1.0), False),
+    "tanh": ((-1.0, 1.0), False),
+}
+
+
+def _saturation_bounds(activation: str) -> tuple[tuple[float, ...], bool]:
+    if activation in ACTIVATION_BOUNDS:
+        return ACTIVATION_BOUNDS[activation]
+    # An activation added to the autoencoder registry is looked up there, and only then:
+    # the registry needs torch, which this module does not import.
+    from synlib.autoencoder import ACTIVATIONS as registry
+
+    if activation not in registry:
+        allowed = sorted(set(ACTIVATION_BOUNDS) | set(registry))
+        raise ValueError(f"activation {activation!r} unknown; allowed: {allowed}")
+    return tuple(b for b in registry[activation].bounds if np.isfinite(b)), False
+
+
+def saturation_fraction(values, activation: str, tol: float = 1e-3) -> float:
+    """Share of an activation's outputs that sit at its bounds.
+
+    Sigmoid outputs within ``tol`` of 0 or 1, tanh outputs within ``tol`` of ±1,
+    ReLU outputs exactly 0 (the unit is "dead" for that sample: no gradient flows
+    back through it); a linear output never saturates. The bounds are
+    :data:`ACTIVATION_BOUNDS`; an activation added to the autoencoder registry
+    (``synlib.autoencoder.ACTIVATIONS``) saturates within ``tol`` of its finite bounds.
+
+    Parameters
+    ----------
+    values : array-like
+        Outputs of the activation (e.g. encoder outputs before scaling).
+    activation : str
+        "linear", "relu", "sigmoid", "tanh" or another registered activation.
+    tol : float, default 1e-3
+        Distance from a sigmoid or tanh bound that counts as saturated.
+
+    Examples
+    --------
+    >>> saturation_fraction([0.0, 0.5, 0.9995, 0.3], "sigmoid")
+    0.5
+    >>> saturation_fraction([0.0, 0.0, 1e-9, 2.0], "relu")
+    0.5
+    >>> saturation_fraction([-5.0, 5.0], "linear")
+    0.0
+    """
+    bounds, exact = _saturation_bounds(activation)
+    if not tol >= 0:
+        raise ValueError(f"tol must be a non-negative distance, got {tol!r}")
+    values = _finite_values(values, f"saturation of {activation}")
+    at_bound = np.zeros(values.shape, dtype=bool)
+    for bound in bounds:
+        at_bound |= (values == bound) if exact else (np.abs(values - bound) <= tol)
+    return float(at_bound.mean())
+
+
+def _named_sets(synergy_sets) -> dict[str, np.ndarray]:
+    if isinstance(synergy_sets, dict):
+        return {str(name): np.asarray(s, dtype=float) for name, s in synergy_sets.items()}
+    return {str(i): np.asarray(s, dtype=float) for i, s in enumerate(synergy_sets)}
+
+
+def cross_participant_similarity(synergy_sets) -> pd.DataFrame:
+    """Mean matched similarity (Hungarian, cosine) of every pair of participants' synergy sets.
+
+    Parameters
+    ----------
+    synergy_sets : dict of str to array-like of shape (k, n_muscles), or a sequence of arrays
+        One synergy set per participant (a sequence is named ``"0"``, ``"1"``, ...);
+        sets may differ in k.
+
+    Returns
+    -------
+    DataFrame
+        One row per unordered pair: ``participant_a``, ``participant_b``, ``similarity``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sets = {"P1": np.eye(2), "P2": np.eye(2)[::-1], "P3": np.array([[1.0, 0.0], [0.6, 0.8]])}
+    >>> cross_participant_similarity(sets).round(2).to_dict("list")
+    {'participant_a': ['P1', 'P1', 'P2'], 'participant_b': ['P2', 'P3', 'P3'], 'similarity': [1.0, 0.9, 0.9]}
+    """
+    sets = _named_sets(synergy_sets)
+    if len(sets) < 2:
+        raise ValueError(f"consistency across participants needs at least 2 synergy sets, got {len(sets)}")
+    names = list(sets)
+    pairs = [(a, b, match_synergies(sets[a], sets[b]).mean)
+             for i, a in enumerate(names) for b in names[i + 1:]]
+    return pd.DataFrame(pairs, columns=["participant_a", "participant_b", "similarity"])
+
+
+def cross_participant_consistency(synergy_sets) -> float:
+    """Consistency of a configuration across participants.
+
+    The mean, over every pair of participants, of the mean Hungarian-matched cosine
+    similarity of their synergy sets (see :func:`cross_participant_similarity`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sets = [np.eye(2), np.eye(2)[::-1], np.array([[1.0, 0.0], [0.6, 0.8]])]
+    >>> round(cross_participant_consistency(sets), 4)
+    0.9333
+    """
+    return float(cross_participant_similarity(synergy_sets)["similarity"].mean())
+
+
+def _truth_matching(synergies, true_synergies) -> tuple[Matching, int]:
+    synergies, true_synergies = _synergy_pair(synergies, true_synergies)
+    return match_synergies(true_synergies, synergies), len(true_synergies)
+
+
+def truth_similarity(synergies, true_synergies) -> float:
+    """How well extracted synergies recover the true ones (simulated data).
+
+    Each true synergy is paired with an extracted one (Hungarian, cosine
+    similarity); the result is the mean over the *true* synergies. A true
+    synergy left without a partner (fewer extracted than true) counts 0, so
+    missing a synergy is penalised; surplus extracted synergies are ignored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.eye(3)
+    >>> truth_similarity(truth[[2, 0, 1]] * 4, truth)
+    1.0
+    >>> round(truth_similarity(truth[:2], truth), 4)
+    0.6667
+    """
+    matching, k_true = _truth_matching(synergies, true_synergies)
+    return float(matching.similarity.sum() / k_true)
+
+
+def activation_truth_correlation(activations, true_activations, synergies, true_synergies) -> float:
+    """How well extracted activations recover the true ones (simulated data).
+
+    The synergies are paired with the true synergies as in :func:`truth_similarity`;
+    the activations of each pair are compared by Pearson correlation (see
+    :func:`activation_correlation`); the result is the mean over the true
+    synergies, an unpaired true synergy counting 0.
+
+    Parameters
+    ----------
+    activations : array-like of shape (n_samples, k)
+    true_activations : array-like of shape (n_samples, k_true)
+        Over the same samples as ``activations``.
+    synergies : array-like of shape (k, n_muscles)
+    true_synergies : array-like of shape (k_true, n_muscles)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth, C = np.eye(2), np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+    >>> activation_truth_correlation(3 * C[:, ::-1], C, truth[::-1], truth)
+    1.0
+    """
+    matching, k_true = _truth_matching(synergies, true_synergies)
+    activations = np.asarray(activations, dtype=float)
+    true_activations = np.asarray(true_activations, dtype=float)
+    if activations.ndim != 2 or activations.shape[1] != np.atleast_2d(synergies).shape[0]:
+        raise ValueError(f"activations {activations.shape} must be samples × k with one column "
+                         f"per synergy ({np.atleast_2d(synergies).shape[0]})")
+    if true_activations.ndim != 2 or true_activations.shape[1] != k_true:
+        raise ValueError(f"true activations {true_activations.shape} must be samples × k_true "
+                         f"with one column per true synergy ({k_true})")
+    # The matching's rows index the true set, its columns the extracted one.
+    r = activation_correlation(true_activations, activations, matching)
+    return float(r.sum() / k_true)
