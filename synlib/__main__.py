@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -80,10 +81,19 @@ def _overrides(args, plan) -> dict:
     return overrides
 
 
+def _dask_errors_only(record: logging.LogRecord) -> bool:
+    # Dask logs every scheduler and worker event at INFO, and resets its loggers' levels when
+    # imported, so a filter on our handler is what keeps those lines out of the runner's output.
+    return not record.name.startswith("distributed") or record.levelno >= logging.ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="synlib: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("synlib: %(message)s"))
+    if not args.verbose:
+        handler.addFilter(_dask_errors_only)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler])
     logging.getLogger("synlib").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     from synlib import book, runner
     from synlib.plan import PlanError, load_plan
@@ -119,9 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     except (PlanError, OSError, RuntimeError) as exc:
         print(f"synlib: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("synlib: interrupted; finished runs are kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"synlib: interrupted by {signal.Signals(signum).name}; finished runs are kept "
+              "and the same command resumes from them", file=sys.stderr)
+        return 128 + signum
     return 0
 
 

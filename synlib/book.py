@@ -22,7 +22,7 @@ import yaml
 
 from synlib import paths
 from synlib.plan import Plan, PlanError, Run
-from synlib.results import atomic_write_bytes
+from synlib.results import atomic_write_bytes, os_error_reason
 
 RECORDED_PACKAGES = (
     "synlib", "numpy", "scipy", "pandas", "scikit-learn", "torch", "matplotlib", "seaborn",
@@ -146,6 +146,11 @@ def build(plans: list[Plan], *, strict: bool = True, source: Path = paths.BOOK,
     into errors and broken references into failures (``-W -n --keep-going``).
     """
     source, output = Path(source), Path(output)
+    build_folder = output / "_build"
+    try:  # here rather than as a traceback from deep inside Sphinx
+        build_folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"cannot create the book's output folder {build_folder}: {os_error_reason(exc)}") from exc
     write_toc(plans, source)
     write_environment(plans, source)
     command = [_jupyter_book(), "build", str(source), "--config", str(paths.ROOT / "_config.yml"),
@@ -164,3 +169,30 @@ def _jupyter_book() -> str:
     if not found:
         raise RuntimeError("jupyter-book is not installed: pip install 'jupyter-book>=1.0.4,<2'")
     return found
+
+
+# --- Sphinx extension (listed in _config.yml under sphinx.extra_extensions) -------------------
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    # Sphinx 7.4 lists an inline script added both before and after the builder started twice
+    # (once with filename "" and once with None), so sphinx-thebe's `const THEBE_JS_URL` is
+    # declared twice and every page logs "Identifier 'THEBE_JS_URL' has already been declared".
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen: set = set()
+    unique = []
+    for script in scripts:
+        key = (getattr(script, "filename", script) or "", getattr(script, "priority", None),
+               tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
+def setup(app) -> dict:
+    """Sphinx hook: keep one copy of each script on every page."""
+    app.connect("html-page-context", _drop_duplicate_scripts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

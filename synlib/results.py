@@ -7,6 +7,7 @@ later chapter could read.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -19,14 +20,44 @@ import pandas as pd
 from synlib import paths
 
 
+def os_error_reason(exc: OSError) -> str:
+    """What went wrong, in words a reader can act on: a full disk is said to be full.
+
+    Parameters
+    ----------
+    exc : OSError
+        The error raised by the operating system.
+
+    Returns
+    -------
+    str
+        The reason, to follow "cannot write <file>: " in a message.
+
+    Examples
+    --------
+    >>> import errno
+    >>> os_error_reason(OSError(errno.ENOSPC, "No space left on device"))
+    'the disk is full (No space left on device); free some space and run again'
+    >>> os_error_reason(OSError(errno.EACCES, "Permission denied"))
+    'Permission denied'
+    """
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full ({exc.strerror}); free some space and run again"
+    return exc.strerror or str(exc)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    On any failure the temporary file is removed and an :class:`OSError` names
+    ``path`` and the reason, e.g. that the disk is full.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise OSError(f"cannot write to {path.parent}: {exc.strerror or exc}") from exc
+        raise OSError(f"cannot write to {path.parent}: {os_error_reason(exc)}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -36,7 +67,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            raise OSError(f"cannot write {path}: {os_error_reason(exc)}") from exc
         raise
     return path
 

@@ -41,7 +41,7 @@ import jupytext
 
 from synlib import paths
 from synlib.plan import Plan, PlanError, Run, parameters_digest, upstream
-from synlib.results import atomic_write_bytes
+from synlib.results import atomic_write_bytes, os_error_reason
 
 log = logging.getLogger("synlib.runner")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -49,6 +49,14 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 class RunFailed(RuntimeError):
     """One or more notebook runs failed; the message lists them with their tracebacks."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal; ``signum`` says which (the command exits 128 + signum)."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
 
 
 # --- what a notebook accepts ------------------------------------------------------------------
@@ -237,8 +245,9 @@ def execute_job(job: Job, threads: int, staging_root: str) -> dict[str, Any]:
             cwd=str(staging),
             progress_bar=False,
             log_output=False,
-            # quiet the kernel's own start-up warnings; cell errors still come back in full
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # quiet the kernel's own log (start-up warnings, and the traceback it prints when an
+            # interrupt shuts it down mid-cell); cell errors still come back in full
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except Exception as exc:  # papermill raises its own and kernel errors alike
         failed = paths.cache_dir() / "failed" / job.plan / f"{job.run_id}.ipynb"
@@ -260,13 +269,14 @@ def execute_job(job: Job, threads: int, staging_root: str) -> dict[str, Any]:
 
 def publish(executed: Path, job: Job) -> None:
     """Move an executed notebook into the book and record its key, both atomically."""
+    tmp = job.output.with_name(f".{job.output.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = job.output.with_name(f".{job.output.name}.{uuid.uuid4().hex[:8]}.tmp")
         shutil.copyfile(executed, tmp)
         os.replace(tmp, job.output)
     except OSError as exc:
-        raise OSError(f"cannot publish {job.run_id} to {job.output.parent}: {exc.strerror or exc}") from exc
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"cannot publish {job.run_id} as {job.output}: {os_error_reason(exc)}") from exc
     record = {"key": job.key, "notebook": str(job.notebook), "parameters": job.parameters}
     atomic_write_bytes(job.record, json.dumps(record, indent=1, sort_keys=True, default=str).encode())
 
@@ -279,7 +289,7 @@ def _signals_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM into KeyboardInterrupt so that clean-up code runs for both."""
 
     def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise Interrupted(signum)
 
     previous = signal.signal(signal.SIGTERM, handler) if _in_main_thread() else None
     try:
@@ -296,7 +306,7 @@ def _in_main_thread() -> bool:
 
 
 def _remove_partial_files(study: str) -> None:
-    for folder in (paths.results_dir(study), paths.generated_root() / study):
+    for folder in (paths.results_dir(study), paths.generated_root() / study, paths.cache_dir() / "runs" / study):
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
@@ -330,7 +340,11 @@ def run_plan(
     per selected run (``status`` ``ok``, ``skipped`` or ``failed``).
     """
     selected = make_jobs(plan, plan.select(only), overrides or {})
-    paths.results_dir(plan.name).mkdir(parents=True, exist_ok=True)
+    # fail before any notebook runs, not after the first one finished
+    _make_folder(paths.results_dir(plan.name), "results folder")
+    _make_folder(paths.generated_root() / plan.name, "folder for the book's notebooks")
+    _staging_parent()
+    _make_folder(paths.cache_dir() / "runs" / plan.name, "folder of the runner's records")
     _remove_partial_files(plan.name)
     summaries: list[dict[str, Any]] = []
     pending: dict[str, Job] = {}
@@ -364,12 +378,17 @@ def run_plan(
 
 
 def _staging_parent() -> Path:
-    parent = paths.cache_dir() / "staging"
+    return _make_folder(paths.cache_dir() / "staging", "runner's staging folder")
+
+
+def _make_folder(folder: Path, what: str) -> Path:
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OSError(f"cannot create the runner's staging folder {parent}: {exc.strerror or exc}") from exc
-    return parent
+        raise OSError(f"cannot create the {what} {folder}: {os_error_reason(exc)}") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OSError(f"cannot write in the {what} {folder}: permission denied")
+    return folder
 
 
 def _run_serial(plan: Plan, pending: dict[str, Job], staging: str) -> list[dict[str, Any]]:
