@@ -1,0 +1,34 @@
+"""Preprocessing: from raw EMG to the normalised envelopes the extractors take.
+
+- :mod:`synlib.preprocess.steps`: small signal-processing steps over samples × muscles arrays;
+- :mod:`synlib.preprocess.segment`: movements and cycle phases of a trial;
+- :class:`PreprocessConfig`: every choice, with the authors' group's defaults;
+- :func:`preprocess`: a dataset, participant by participant, into :class:`Envelopes`;
+- :func:`envelope_recovery`: on simulated data, how well the true envelopes are recovered.
+"""
+
+from synlib.preprocess.config import PreprocessConfig
+from synlib.preprocess.envelopes import Envelopes
+from synlib.preprocess.pipeline import (
+    PreprocessWarning,
+    TrialEnvelope,
+    concatenate,
+    envelope_recovery,
+    preprocess,
+    preprocess_participant,
+    process_trial,
+    trace_trial,
+)
+
+__all__ = [
+    "Envelopes",
+    "PreprocessConfig",
+    "PreprocessWarning",
+    "TrialEnvelope",
+    "concatenate",
+    "envelope_recovery",
+    "preprocess",
+    "preprocess_participant",
+    "process_trial",
+    "trace_trial",
+]
