@@ -366,3 +366,16 @@ def test_real_upper_limb_recordings_run_through_the_default_steps(name, folder, 
     assert np.isfinite(env.X).all() and env.X.min() >= 0
     np.testing.assert_allclose(env.X.max(axis=0), 1.0)
     assert env.truth == {}
+
+
+def test_truth_is_expressed_in_the_units_of_the_normalised_envelopes():
+    from synlib import datasets
+    from synlib.preprocess import preprocess
+
+    data = datasets.load("simulated", n_participants=1, n_repetitions=1, mixing="linear", seed=3)
+    env = preprocess(data, progress=False)
+    participant = env.participants[0]
+    W = env.true_synergies[participant]
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0)
+    # in linear mode the carried truth still factorises exactly after normalisation
+    np.testing.assert_allclose(env.truth["activations"] @ W, env.truth["phasic"], rtol=1e-9, atol=1e-12)

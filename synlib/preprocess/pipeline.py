@@ -299,6 +299,24 @@ def _average_repetitions(X, rows: pd.DataFrame, truth: dict) -> tuple[np.ndarray
     return mean(X), first.reset_index(drop=True), {k: mean(v) for k, v in truth.items()}
 
 
+def _truth_in_units_of_x(truth: dict, synergies, scale: np.ndarray) -> tuple[dict, np.ndarray | None]:
+    """Express the simulated truth in the amplitude units of the normalised envelopes.
+
+    Dividing muscle j by ``scale[j]`` turns the true synergy rows w into w / scale;
+    rescaled to unit norm (factor n), their activations grow by n so that
+    activations @ synergies still equals the (divided) true phasic envelope.
+    """
+    scaled = {k: (v / scale if k in ("envelope", "phasic") else v) for k, v in truth.items()}
+    if synergies is None:
+        return scaled, None
+    divided = np.asarray(synergies, float) / scale
+    norms = np.linalg.norm(divided, axis=1)
+    norms[norms == 0] = 1.0
+    if "activations" in scaled:
+        scaled["activations"] = scaled["activations"] * norms
+    return scaled, divided / norms[:, None]
+
+
 def preprocess_participant(dataset: Dataset, participant: str, config: PreprocessConfig | None = None
                            ) -> Envelopes:
     """Preprocess every trial of one participant and normalise amplitude across them."""
@@ -314,11 +332,12 @@ def preprocess_participant(dataset: Dataset, participant: str, config: Preproces
     truth = {k: np.concatenate([o.truth[k] for o in outputs]) for k in outputs[0].truth}
     where = f"participant {participant!r} of dataset {dataset.name!r}"
     scale = _participant_scale(X, config, dataset.muscles)
+    synergies = dataset.truth_synergies(participant) if dataset.truth_synergies is not None else None
     if scale is not None:
         X = steps.divide_by(X, scale, dataset.muscles, where)
+        truth, synergies = _truth_in_units_of_x(truth, synergies, scale)
     if config.average_repetitions:
         X, rows, truth = _average_repetitions(X, rows, truth)
-    synergies = dataset.truth_synergies(participant) if dataset.truth_synergies is not None else None
     return Envelopes(X=X, rows=rows, muscles=dataset.muscles, truth=truth,
                      true_synergies={participant: np.asarray(synergies)} if synergies is not None else {},
                      amplitude_scale={participant: scale} if scale is not None else {})
