@@ -1,0 +1,197 @@
+"""The autoencoder as a scikit-learn estimator."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from synlib.autoencoder.activations import get_activation
+
+__all__ = ["Autoencoder"]
+
+
+class Autoencoder(TransformerMixin, BaseEstimator):
+    """Single-hidden-layer autoencoder whose decoder weights are the muscle synergies.
+
+    The network (the authors' group's architecture): batch normalisation of
+    each muscle, a dense encoder muscles → ``n_components`` with the ``encoder``
+    activation, a dense decoder ``n_components`` → muscles with the ``decoder``
+    activation, trained to reproduce the raw input (mean squared error).
+    Training runs through :func:`synlib.autoencoder.train_autoencoders`; to fit
+    many participants, pairs or seeds, call that function: it trains them all
+    in one batch.
+
+    Parameters
+    ----------
+    n_components : int
+        Hidden units = synergies.
+    encoder, decoder : str
+        Activation names from :data:`synlib.autoencoder.ACTIVATIONS`.
+    epochs, lr, optimizer, batch_size, nonneg_decoder, weight_decay, early_stopping, optimizer_options, use_bias, bn_eps
+        Training options, see :class:`synlib.autoencoder.TrainingOptions`
+        (defaults: the group's 2000 full-batch epochs of RMSprop at 1e-3,
+        decoder weights clipped at 0).
+    random_state : int, RandomState or None
+        Seed of the initial weights; an int gives the same model every time.
+    device : str
+        "auto" (CUDA when available, else CPU), "cpu", "cuda", ...
+
+    Attributes
+    ----------
+    synergies_ : ndarray, n_components × muscles
+        Decoder weight vectors (row c = the weights from unit c to the muscles),
+        each scaled to unit L2 norm. A unit whose weights are all zero (possible
+        with the non-negativity clip) keeps a zero row.
+    synergy_norms_ : ndarray, n_components
+        The norms the decoder rows were divided by.
+    activations_ : ndarray, samples × n_components
+        ``transform`` of the training data.
+    intercept_ : ndarray, muscles
+        Decoder bias (zero without biases).
+    loss_curve_ : ndarray
+        Training loss (MSE) at each epoch, computed before that epoch's update (as Keras reports it).
+    n_epochs_ : int
+        Epochs run (fewer than ``epochs`` after early stopping).
+    bn_mean_, bn_var_ : ndarray, muscles
+        Batch-norm statistics used at inference: the mean and (biased) variance
+        of the training data — what the full-batch statistics are, and what
+        Keras' moving averages converge to.
+    encoder_weights_, encoder_bias_, decoder_weights_, bn_gamma_, bn_beta_ : ndarray
+        The trained parameters (encoder m × k, decoder k × m).
+    backend_ : str
+        "c-kernel" or "torch": which implementation computed the gradients.
+
+    Notes
+    -----
+    With ``h`` the encoder output (:meth:`hidden`) and ``W2`` the decoder
+    weights, ``transform`` returns ``h · diag(‖W2_c‖)`` and
+    ``activations @ synergies_ = h @ W2``: the decoder's pre-activation without
+    its bias. Hence :meth:`inverse_transform` computes
+    ``f_dec(activations @ synergies_ + intercept_)``, which is exactly the
+    network's output for any decoder activation; only for a linear decoder
+    without bias is it the plain product ``activations @ synergies_`` of the
+    synergy model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).random((300, 8))
+    >>> ae = Autoencoder(3, "relu", "tanh", epochs=100, random_state=0).fit(X)
+    >>> ae.synergies_.shape, ae.activations_.shape
+    ((3, 8), (300, 3))
+    >>> bool(np.allclose(np.linalg.norm(ae.synergies_, axis=1), 1))
+    True
+    >>> bool(np.allclose(ae.inverse_transform(ae.transform(X)), ae.reconstruct(X)))
+    True
+    """
+
+    def __init__(
+        self,
+        n_components,
+        encoder="relu",
+        decoder="tanh",
+        *,
+        epochs=2000,
+        lr=1e-3,
+        optimizer="rmsprop",
+        batch_size=None,
+        nonneg_decoder=True,
+        weight_decay=0.0,
+        early_stopping=None,
+        random_state=None,
+        device="auto",
+        optimizer_options=None,
+        use_bias=True,
+        bn_eps=1e-3,
+    ):
+        self.n_components = n_components
+        self.encoder = encoder
+        self.decoder = decoder
+        self.epochs = epochs
+        self.lr = lr
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.nonneg_decoder = nonneg_decoder
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.random_state = random_state
+        self.device = device
+        self.optimizer_options = optimizer_options
+        self.use_bias = use_bias
+        self.bn_eps = bn_eps
+
+    def _training_options(self) -> dict:
+        return {
+            "epochs": self.epochs, "lr": self.lr, "optimizer": self.optimizer, "batch_size": self.batch_size,
+            "nonneg_decoder": self.nonneg_decoder, "weight_decay": self.weight_decay,
+            "early_stopping": self.early_stopping, "optimizer_options": self.optimizer_options,
+            "use_bias": self.use_bias, "bn_eps": self.bn_eps,
+        }
+
+    def fit(self, X, y=None):
+        """Train on ``X`` (samples × muscles)."""
+        from synlib.autoencoder.trainer import train_autoencoders
+
+        if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
+            seed = int(self.random_state)
+        else:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        fitted = train_autoencoders([X], self.n_components, [(self.encoder, self.decoder)], [seed],
+                                    device=self.device, **self._training_options())[0]
+        self.__dict__.update({key: value for key, value in fitted.__dict__.items() if key.endswith("_")})
+        return self
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).activations_
+
+    def _set_fitted(self, X: np.ndarray, result) -> None:
+        p = result.params
+        self.bn_mean_, self.bn_var_ = np.asarray(result.bn_mean, float), np.asarray(result.bn_var, float)
+        self.bn_gamma_, self.bn_beta_ = p["gamma"], p["beta"]
+        self.encoder_weights_, self.encoder_bias_ = p["W1"], p["b1"]
+        self.decoder_weights_, self.intercept_ = p["W2"], p["b2"]
+        norms = np.linalg.norm(self.decoder_weights_, axis=1)
+        self.synergy_norms_ = norms
+        safe = np.where(norms > 0, norms, 1.0)
+        self.synergies_ = self.decoder_weights_ / safe[:, None]
+        self.loss_curve_ = result.loss_curve
+        self.n_epochs_ = len(result.loss_curve)
+        self.backend_ = result.backend
+        self.n_features_in_ = X.shape[1]
+        self.activations_ = self.transform(X)
+
+    def _check_X(self, X) -> np.ndarray:
+        check_is_fitted(self, "synergies_")
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"expected a samples × {self.n_features_in_} muscles array, got shape {X.shape}")
+        return X
+
+    def hidden(self, X) -> np.ndarray:
+        """Encoder outputs (before scaling by the synergy norms), samples × n_components."""
+        X = self._check_X(X)
+        Xn = (X - self.bn_mean_) / np.sqrt(self.bn_var_ + self.bn_eps) * self.bn_gamma_ + self.bn_beta_
+        return _apply(self.encoder, Xn @ self.encoder_weights_ + self.encoder_bias_)
+
+    def transform(self, X) -> np.ndarray:
+        """Synergy activations: encoder outputs times the norms of the decoder rows."""
+        return self.hidden(X) * self.synergy_norms_
+
+    def inverse_transform(self, X) -> np.ndarray:
+        """The network output for activations ``X``: ``f_dec(X @ synergies_ + intercept_)``."""
+        check_is_fitted(self, "synergies_")
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.synergies_.shape[0]:
+            raise ValueError(f"expected a samples × {self.synergies_.shape[0]} activations array, got shape {X.shape}")
+        return _apply(self.decoder, X @ self.synergies_ + self.intercept_)
+
+    def reconstruct(self, X) -> np.ndarray:
+        """The network output for data ``X``, computed directly from the trained weights."""
+        return _apply(self.decoder, self.hidden(X) @ self.decoder_weights_ + self.intercept_)
+
+
+def _apply(name: str, values: np.ndarray) -> np.ndarray:
+    return get_activation(name).forward(torch.from_numpy(np.ascontiguousarray(values))).numpy()
