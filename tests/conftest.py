@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,13 @@ def musclesynergies_dir() -> Path:
 @pytest.fixture(scope="session")
 def pyomeca_dir() -> Path:
     return _find_shared("pyomeca")
+
+
+def copy_book_sources(root: Path) -> Path:
+    """Copy the book's sources into ``root/book`` (with ``root/data/README.md``, which a page
+    includes by relative path) so that a test builds a book without touching the real one."""
+    source = root / "book"
+    shutil.copytree(paths.BOOK, source, ignore=shutil.ignore_patterns("_generated", "_build", "_toc.yml"))
+    (root / "data").mkdir(exist_ok=True)
+    shutil.copy(paths.DATA / "README.md", root / "data" / "README.md")
+    return source

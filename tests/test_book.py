@@ -17,6 +17,8 @@ from synlib import book, paths
 from synlib.plan import load_plan
 from synlib.runner import run_plan
 
+from conftest import copy_book_sources
+
 pytestmark = pytest.mark.slow
 
 PLANS = ["simulated", "shoulder", "validation"]
@@ -32,15 +34,14 @@ def _available(plan_name: str) -> bool:
 @pytest.fixture(scope="module")
 def smoke_book(tmp_path_factory):
     root = tmp_path_factory.mktemp("smoke")
-    source = root / "book"
-    shutil.copytree(paths.BOOK, source, ignore=shutil.ignore_patterns("_generated", "_build", "_toc.yml"))
+    source = copy_book_sources(root)
     env = {"SYNLIB_RESULTS": root / "results", "SYNLIB_CACHE": root / "cache", "SYNLIB_GENERATED": source / "_generated"}
     with pytest.MonkeyPatch.context() as mp:
         for var, value in env.items():
             mp.setenv(var, str(value))
         plans = [load_plan(paths.STUDIES / f"{name}.yml") for name in PLANS if _available(name)]
         for plan in plans:
-            run_plan(plan, overrides=plan.profiles["smoke"], jobs=1)
+            run_plan(plan, overrides=plan.profiles["smoke"], jobs=2)
         html = book.build(plans, source=source, output=root)
         yield plans, html
 

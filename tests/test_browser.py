@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from browser_check import BrowserUnavailable, check_pages, find_browser
+from conftest import copy_book_sources
 from synlib import book, paths
 from synlib.plan import load_plan
 from synlib.runner import run_plan
@@ -42,8 +43,7 @@ def _browser_or_skip() -> None:
 
 
 def _build_small_book(root: Path, monkeypatch) -> Path:
-    source = root / "book"
-    shutil.copytree(paths.BOOK, source, ignore=shutil.ignore_patterns("_generated", "_build", "_toc.yml"))
+    source = copy_book_sources(root)
     shutil.copy(FIXTURES / "glue_results.md", source)
     for var, value in {"SYNLIB_RESULTS": root / "results", "SYNLIB_CACHE": root / "cache",
                        "SYNLIB_GENERATED": source / "_generated"}.items():

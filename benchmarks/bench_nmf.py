@@ -1,0 +1,125 @@
+"""Benchmark: synlib's batched NMF rank sweep against a Python loop over scikit-learn's NMF.
+
+Both extract synergies at ranks 1–16 with 10 random restarts each from one simulated
+participant's concatenated envelopes (45 conditions × 10 repetitions × 100 samples =
+45,000 × 16), in the same process, with the same iteration budget (``max_iter``); each
+stops by its own rule (synlib: its R² plateau; scikit-learn: its default ``tol``).
+Prints one JSON line:
+
+- ``synlib_s``, ``sklearn_s``: wall time of the whole sweep (medians over ``--repeats``);
+- ``speedup``: sklearn_s / synlib_s;
+- ``r2_gap``: synlib minus scikit-learn, R² (centred) of the best restart of each rank,
+  worst over ranks (negative = synlib fits worse), with ``r2_gap_rank`` its rank.
+
+Required on the project's 2-core machine: speedup ≥ 5 with r2_gap ≥ −0.002.
+
+    .venv/bin/python benchmarks/bench_nmf.py            # the full benchmark (minutes)
+    .venv/bin/python benchmarks/bench_nmf.py --quick    # 2 repetitions, 3 restarts (< 1 minute)
+    .venv/bin/python benchmarks/bench_nmf.py --compare-dtype   # also float64 vs float32 R²
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.decomposition import NMF as SklearnNMF
+
+from synlib import datasets
+from synlib.metrics import r2_centred
+from synlib.nmf import rank_sweep
+from synlib.preprocess import preprocess
+
+
+def simulated_envelopes(n_repetitions: int, seed: int = 0) -> np.ndarray:
+    """One simulated participant's envelopes after the default preprocessing (rows × 16)."""
+    dataset = datasets.load("simulated", n_participants=1, n_repetitions=n_repetitions, seed=seed)
+    return preprocess(dataset, progress=False).X
+
+
+def time_synlib(X, ranks, n_restarts, max_iter, seed, **options) -> tuple[float, dict[int, float], float]:
+    started = time.perf_counter()
+    sweep = rank_sweep(X, ranks, n_restarts, max_iter=max_iter, random_state=seed, **options)
+    elapsed = time.perf_counter() - started
+    return elapsed, sweep.best().to_dict(), float(sweep.curve["n_iter"].mean())
+
+
+def time_sklearn(X, ranks, n_restarts, max_iter, seed) -> tuple[float, dict[int, float], float]:
+    best, iterations = {}, []
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # "maximum number of iterations reached"
+        for k in ranks:
+            for restart in range(n_restarts):
+                model = SklearnNMF(k, solver="mu", init="random", max_iter=max_iter,
+                                   random_state=seed * 1000 + restart)
+                C = model.fit_transform(X)
+                best[k] = max(best.get(k, -np.inf), r2_centred(X, C @ model.components_))
+                iterations.append(model.n_iter_)
+    return time.perf_counter() - started, best, float(np.mean(iterations))
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2 repetitions (9,000 rows), 3 restarts")
+    parser.add_argument("--repeats", type=int, default=1, help="timings to take of each (medians reported)")
+    parser.add_argument("--max-rank", type=int, default=16)
+    parser.add_argument("--restarts", type=int, default=None, help="default 10 (3 with --quick)")
+    parser.add_argument("--max-iter", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--batching", default="rank", choices=["rank", "all"])
+    parser.add_argument("--w-updates", type=int, default=None, help="synlib's default unless given")
+    parser.add_argument("--tol", type=float, default=None, help="synlib's default plateau tolerance unless given")
+    parser.add_argument("--compare-dtype", action="store_true",
+                        help="also run synlib in the other precision and report the largest R² difference")
+    args = parser.parse_args(argv)
+
+    X = simulated_envelopes(2 if args.quick else 10, seed=args.seed)
+    ranks = list(range(1, min(args.max_rank, X.shape[1]) + 1))
+    n_restarts = args.restarts or (3 if args.quick else 10)
+    options = {"dtype": args.dtype, "batching": args.batching}
+    for name in ("w_updates", "tol"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+
+    synlib_s, sklearn_s = [], []
+    for _ in range(args.repeats):
+        seconds, ours, our_iterations = time_synlib(X, ranks, n_restarts, args.max_iter, args.seed, **options)
+        synlib_s.append(seconds)
+        seconds, theirs, their_iterations = time_sklearn(X, ranks, n_restarts, args.max_iter, args.seed)
+        sklearn_s.append(seconds)
+    gaps = {k: ours[k] - theirs[k] for k in ranks}
+    worst = min(gaps, key=gaps.get)
+    report = {
+        "speedup": round(statistics.median(sklearn_s) / statistics.median(synlib_s), 2),
+        "synlib_s": round(statistics.median(synlib_s), 2),
+        "sklearn_s": round(statistics.median(sklearn_s), 2),
+        "r2_gap": round(gaps[worst], 5),
+        "r2_gap_rank": worst,
+        "r2_gap_mean": round(float(np.mean(list(gaps.values()))), 5),
+        "synlib_runs_s": [round(s, 2) for s in synlib_s],
+        "sklearn_runs_s": [round(s, 2) for s in sklearn_s],
+        "synlib_mean_iterations": round(our_iterations, 1),
+        "sklearn_mean_iterations": round(their_iterations, 1),
+        "data": list(X.shape), "ranks": [ranks[0], ranks[-1]], "n_restarts": n_restarts,
+        "max_iter": args.max_iter, "synlib_options": options,
+        "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+    if args.compare_dtype:
+        other = "float64" if args.dtype == "float32" else "float32"
+        _, other_best, _ = time_synlib(X, ranks, n_restarts, args.max_iter, args.seed, **{**options, "dtype": other})
+        report[f"r2_max_abs_diff_{other}"] = float(max(abs(other_best[k] - ours[k]) for k in ranks))
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Tests of synlib.nmf: the estimator contract, input checks, the batched solver, rank selection,
+agreement with scikit-learn and with musclesyneRgies' reference results, recovery of known synergies."""
+
+from __future__ import annotations
+
+import doctest
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import nnls
+from sklearn.base import clone
+from sklearn.decomposition import NMF as SklearnNMF
+
+import synlib.nmf
+import synlib.plots.synergies
+from synlib.metrics import match_synergies, r2_centred, r2_global, vaf
+from synlib.nmf import NMF, check_nonnegative_data, linearity_rank, nnls_activations, rank_sweep, select_rank
+
+
+def known_synergies(n_samples=600, n_muscles=8, k=3, noise=0.0, seed=0, n_groups=1):
+    """Non-negative data from k sparse synergies and bursty activations (+ optional noise)."""
+    rng = np.random.default_rng(seed)
+    W = rng.random((k, n_muscles)) * (rng.random((k, n_muscles)) < 0.6)
+    W[np.arange(k), rng.choice(n_muscles, k, replace=False)] = 1.0   # no empty synergy
+    silent = ~W.any(axis=0)
+    W[np.flatnonzero(silent) % k, np.flatnonzero(silent)] = 0.5       # no silent muscle
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    H = rng.random((n_samples, k)) ** 3
+    X = H @ W
+    if noise:
+        X = np.abs(X + noise * X.std() * rng.standard_normal(X.shape))
+    groups = np.repeat(np.arange(n_groups), int(np.ceil(n_samples / n_groups)))[:n_samples]
+    return X, W, groups
+
+
+# ---------------------------------------------------------------- input checks
+@pytest.mark.parametrize("corrupt, message", [
+    (lambda X: X.__setitem__((3, 2), -0.5), r"negative values.*sample 3, muscle 2"),
+    (lambda X: X.__setitem__((5, 1), np.nan), r"NaN/inf.*sample 5, muscle 1"),
+    (lambda X: X.__setitem__((0, 0), np.inf), r"NaN/inf.*sample 0, muscle 0"),
+    (lambda X: X.__setitem__((slice(None), 4), 0.0), r"all-zero muscles: muscle 4"),
+])
+def test_bad_data_is_rejected_naming_sample_and_muscle(corrupt, message):
+    X, _, _ = known_synergies()
+    corrupt(X)
+    with pytest.raises(ValueError, match=message):
+        NMF(2).fit(X)
+
+
+def test_bad_data_names_the_muscle_of_a_dataframe():
+    X, _, _ = known_synergies(n_muscles=3)
+    frame = pd.DataFrame(X, columns=["biceps", "triceps", "deltoid"])
+    frame["triceps"] = 0.0
+    with pytest.raises(ValueError, match=r"muscle 1 \('triceps'\)"):
+        check_nonnegative_data(frame)
+
+
+@pytest.mark.parametrize("k", [0, -1, 9, 2.5, True])
+def test_rank_outside_one_to_muscles_is_rejected(k):
+    X, _, _ = known_synergies(n_muscles=8)
+    with pytest.raises(ValueError, match="number of synergies"):
+        NMF(k).fit(X)
+
+
+@pytest.mark.parametrize("option, value", [("max_iter", 0), ("tol", -1.0), ("n_restarts", 0),
+                                           ("solver", "hals"), ("dtype", "float16"), ("window", 0)])
+def test_bad_options_are_rejected_by_name(option, value):
+    X, _, _ = known_synergies()
+    with pytest.raises(ValueError, match=option if option != "tol" else "tol"):
+        NMF(2, **{option: value}).fit(X)
+
+
+def test_shape_and_empty_input_are_rejected():
+    with pytest.raises(ValueError, match="samples × muscles"):
+        NMF(1).fit(np.ones(5))
+    with pytest.raises(ValueError, match="samples × muscles"):
+        rank_sweep(np.ones((0, 3)))
+
+
+def test_transform_checks_width_and_sign():
+    X, _, _ = known_synergies()
+    model = NMF(3, n_restarts=2, random_state=0, max_iter=200).fit(X)
+    with pytest.raises(ValueError, match="expected samples × 8 muscles"):
+        model.transform(X[:, :5])
+    bad = X.copy()
+    bad[1, 1] = -1
+    with pytest.raises(ValueError, match="negative"):
+        model.transform(bad)
+
+
+# ---------------------------------------------------------------- estimator contract
+def test_estimator_contract_and_learned_attributes():
+    X, _, _ = known_synergies(noise=0.05)
+    model = NMF(3, n_restarts=4, random_state=0, max_iter=300)
+    assert clone(model).get_params() == model.get_params()
+    assert model.fit(X) is model
+    S, C = model.synergies_, model.activations_
+    assert S.shape == (3, 8) and C.shape == (600, 3)
+    assert (S >= 0).all() and (C >= 0).all()
+    np.testing.assert_allclose(np.linalg.norm(S, axis=1), 1.0)
+    Xhat = model.inverse_transform(C)
+    assert model.r2_ == pytest.approx(r2_centred(X, Xhat), abs=1e-12)
+    assert model.r2_global_ == pytest.approx(r2_global(X, Xhat), abs=1e-12)
+    assert model.vaf_ == pytest.approx(vaf(X, Xhat), abs=1e-12)
+    assert model.restart_r2_.shape == (4,) and model.r2_ == pytest.approx(model.restart_r2_.max())
+    assert 1 <= model.n_iter_ <= 300
+    np.testing.assert_array_equal(model.fit_transform(X), model.activations_)
+
+
+def test_same_seed_same_numbers_and_sweep_equals_single_fit():
+    X, _, _ = known_synergies(noise=0.05)
+    a = NMF(2, n_restarts=3, random_state=7, max_iter=150).fit(X)
+    b = NMF(2, n_restarts=3, random_state=7, max_iter=150).fit(X)
+    np.testing.assert_array_equal(a.synergies_, b.synergies_)
+    sweep = rank_sweep(X, ranks=[1, 2], n_restarts=3, random_state=7, max_iter=150)
+    np.testing.assert_array_equal(sweep.models[2].synergies_, a.synergies_)
+    c = NMF(2, n_restarts=3, random_state=8, max_iter=150).fit(X)
+    assert not np.array_equal(c.restart_r2_, a.restart_r2_)
+
+
+def test_transform_is_exact_nonnegative_least_squares():
+    X, _, _ = known_synergies(noise=0.2, seed=3)
+    model = NMF(3, n_restarts=2, random_state=0, max_iter=200).fit(X)
+    C = model.transform(X[:40])
+    expected = np.array([nnls(model.synergies_.T, x)[0] for x in X[:40]])
+    np.testing.assert_allclose(C, expected, atol=1e-7)
+
+
+def test_nnls_rejects_a_zero_synergy():
+    with pytest.raises(ValueError, match="non-zero weight"):
+        nnls_activations(np.ones((3, 2)), np.array([[1.0, 0.0], [0.0, 0.0]]))
+
+
+# ---------------------------------------------------------------- solver
+def test_multiplicative_updates_recover_known_synergies():
+    X, W, _ = known_synergies(n_samples=1500, noise=0.02, seed=1)
+    model = NMF(3, n_restarts=5, random_state=0).fit(X)
+    assert np.median(match_synergies(model.synergies_, W).similarity) >= 0.95
+    assert model.r2_ > 0.99
+
+
+def test_padded_batching_gives_the_same_fits_as_batching_by_rank():
+    X, _, _ = known_synergies(noise=0.05)
+    by_rank = rank_sweep(X, ranks=[1, 2, 4], n_restarts=2, random_state=0, max_iter=200)
+    padded = rank_sweep(X, ranks=[1, 2, 4], n_restarts=2, random_state=0, max_iter=200, batching="all")
+    np.testing.assert_allclose(padded.curve["r2_centred"], by_rank.curve["r2_centred"], atol=1e-9)
+    np.testing.assert_array_equal(padded.curve["n_iter"], by_rank.curve["n_iter"])
+
+
+def test_float32_iterations_match_float64_within_tolerance():
+    X, _, _ = known_synergies(noise=0.05)
+    r64 = NMF(3, n_restarts=3, random_state=0, max_iter=300, tol=0).fit(X).restart_r2_
+    r32 = NMF(3, n_restarts=3, random_state=0, max_iter=300, tol=0, dtype="float32").fit(X).restart_r2_
+    np.testing.assert_allclose(r32, r64, atol=1e-4)
+
+
+def test_plateau_rule_stops_earlier_with_a_looser_tolerance():
+    X, _, _ = known_synergies(noise=0.1)
+    tight = NMF(3, n_restarts=2, random_state=0, max_iter=400, tol=1e-9, dtype="float64").fit(X)
+    loose = NMF(3, n_restarts=2, random_state=0, max_iter=400, tol=1e-3, dtype="float64").fit(X)
+    assert tight.n_iter_ == 400
+    assert 20 < loose.n_iter_ < 400
+    assert tight.r2_ >= loose.r2_ - 1e-12
+
+
+def test_extra_synergy_updates_converge_no_worse_per_iteration():
+    X, _, _ = known_synergies(n_samples=1500, n_muscles=12, k=5, noise=0.1, seed=2)
+    plain = NMF(5, n_restarts=3, random_state=0, max_iter=150, tol=0, w_updates=1).fit(X)
+    accelerated = NMF(5, n_restarts=3, random_state=0, max_iter=150, tol=0, w_updates=3).fit(X)
+    assert accelerated.r2_ >= plain.r2_
+
+
+def test_agrees_with_scikit_learn_multiplicative_updates():
+    X, _, _ = known_synergies(n_samples=2000, n_muscles=10, k=4, noise=0.1, seed=4)
+    budget = 500
+    ours = NMF(4, n_restarts=5, random_state=0, max_iter=budget).fit(X)
+    theirs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # scikit-learn warns when it reaches max_iter
+        for seed in range(5):
+            model = SklearnNMF(4, solver="mu", init="random", max_iter=budget, random_state=seed)
+            C = model.fit_transform(X)
+            theirs.append(r2_centred(X, C @ model.components_))
+    assert abs(ours.r2_ - max(theirs)) <= 0.002
+
+
+# ---------------------------------------------------------------- rank selection
+def test_rank_sweep_keeps_every_restart_and_the_best_model():
+    X, _, _ = known_synergies(noise=0.05)
+    sweep = rank_sweep(X, ranks=[1, 2, 3, 4], n_restarts=3, random_state=0, max_iter=300)
+    assert len(sweep.curve) == 12
+    assert set(sweep.curve.columns) >= {"k", "restart", "r2_centred", "r2_global", "vaf", "n_iter", "best"}
+    assert (sweep.curve.groupby("k")["best"].sum() == 1).all()
+    for k, model in sweep.models.items():
+        assert model.synergies_.shape == (k, 8)
+        assert model.r2_ == pytest.approx(sweep.best()[k])
+    assert sweep.best().is_monotonic_increasing
+
+
+def test_threshold_rule_picks_the_smallest_rank_reaching_it():
+    X, _, _ = known_synergies(noise=0.05)
+    sweep = rank_sweep(X, ranks=[1, 2, 3, 4, 5], n_restarts=3, random_state=0, max_iter=300)
+    best = sweep.best()
+    threshold = float((best[2] + best[3]) / 2)
+    assert select_rank(sweep, "threshold", threshold=threshold) == 3
+    with pytest.warns(UserWarning, match="no rank reaches"):
+        assert select_rank(sweep, "threshold", threshold=1.0) == 5
+    with pytest.raises(ValueError, match="unknown rank method"):
+        select_rank(sweep, "elbow")
+    with pytest.raises(ValueError, match="needs held-out groups"):
+        select_rank(sweep, "cv")
+
+
+def test_linearity_rule_follows_musclesynergies():
+    # the tail from k=4 is a straight line; before it the curve bends
+    curve = pd.Series([0.30, 0.60, 0.80, 0.90, 0.92, 0.94, 0.96, 0.98], index=range(1, 9))
+    assert linearity_rank(curve) == 4
+    # a curve that is never linear ends at k_max − 1, as in the R package
+    bent = pd.Series([0.1, 0.5, 0.9, 0.91], index=range(1, 5))
+    assert linearity_rank(bent, mse_min=0.0) == 3
+
+
+def test_cross_validation_finds_the_true_rank():
+    X, _, groups = known_synergies(n_samples=1200, n_muscles=12, k=4, noise=0.15, seed=5, n_groups=3)
+    sweep = rank_sweep(X, ranks=range(1, 9), n_restarts=2, random_state=0, max_iter=300,
+                       cv_groups=groups, cv_muscle_folds=3)
+    assert set(sweep.cv["held_out"]) == {0, 1, 2}
+    assert select_rank(sweep, "cv") == 4
+
+
+# ---------------------------------------------------------------- real and simulated data
+@pytest.mark.realdata
+def test_agrees_with_musclesynergies_on_its_15_gait_participants(musclesynergies_dir):
+    from synlib.datasets import musclesynergies_reference
+
+    reference = musclesynergies_reference()
+    assert len(reference) == 15
+    for record in reference:
+        model = NMF(record["k"], n_restarts=10, random_state=0).fit(record["V"])
+        matched = match_synergies(model.synergies_, record["synergies"])
+        assert model.r2_global_ >= record["r2"] - 0.001, record["participant"]
+        assert matched.mean >= 0.98, record["participant"]
+
+
+@pytest.mark.slow
+def test_recovers_the_true_synergies_of_the_linear_simulated_cohort():
+    from synlib import datasets
+    from synlib.preprocess import preprocess
+
+    envelopes = preprocess(datasets.load("simulated", n_participants=3, n_repetitions=2), progress=False)
+    similarities = []
+    for participant in envelopes.participants:
+        part = envelopes.select(participant)
+        truth = part.true_synergies[participant]
+        model = NMF(len(truth), n_restarts=5, random_state=0).fit(part.X)
+        similarities.extend(match_synergies(model.synergies_, truth).similarity)
+    assert np.median(similarities) >= 0.95
+
+
+# ---------------------------------------------------------------- docstring examples
+@pytest.mark.parametrize("module", [synlib.nmf, synlib.plots.synergies])
+def test_docstring_examples_run(module):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
