@@ -117,6 +117,7 @@ plt.show()
 maximize = (True, tradeoff.MEASURES[interpretability].better == "higher")
 fig, ax = plt.subplots(figsize=(7.5, 5.5))
 tradeoff_plots.pareto_plot(summary, reconstruction, interpretability, ax=ax, maximize=maximize)
+glue("pareto_fig", fig, display=False)
 plt.show()
 front = tradeoff.pareto_front(summary[summary["method"] != tradeoff.NMF], reconstruction, interpretability,
                               maximize=maximize)

@@ -184,7 +184,6 @@ class _GroupResult:
     H: np.ndarray            # (B, n, k_max)
     W: np.ndarray            # (B, k_max, m)
     n_iter: np.ndarray       # (B,)
-    history: np.ndarray      # (B, max_iter) R² (centred) after each iteration, NaN after stopping
 
 
 def _mu_group(X: torch.Tensor, Ht: torch.Tensor, W: torch.Tensor, *, sst: float, xx: float,
@@ -240,7 +239,7 @@ def _mu_group(X: torch.Tensor, Ht: torch.Tensor, W: torch.Tensor, *, sst: float,
                 break
             going = torch.from_numpy(np.flatnonzero(~done)).to(Ht.device)
             Ht, W, A = Ht[going], W[going], A[going]
-    return _GroupResult(H=out_H, W=out_W, n_iter=n_iter, history=history)
+    return _GroupResult(H=out_H, W=out_W, n_iter=n_iter)
 
 
 @dataclass

@@ -427,7 +427,8 @@ def _run_dask(plan: Plan, pending: dict[str, Job], staging: str, jobs: int, sche
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
         log.info("started a local Dask cluster with %d workers", workers)
-    threads = max(1, (os.cpu_count() or 1) // workers) if cluster else 1
+    cores = os.cpu_count() or 1
+    threads = 1  # workers of an existing cluster bring their own cores: one thread per notebook
     done: list[dict[str, Any]] = []
     running: dict[Any, Job] = {}
     failed: set[str] = set()
@@ -436,13 +437,18 @@ def _run_dask(plan: Plan, pending: dict[str, Job], staging: str, jobs: int, sche
             futures = as_completed()
 
             def submit_ready() -> None:
-                for job in list(pending.values()):
-                    if _ready(job, plan, pending, {j.run_id for j in running.values()}, failed):
-                        del pending[job.run_id]
-                        log.info("%s: running %s", plan.name, job.run_id)
-                        future = client.submit(execute_job, job, threads, staging, key=f"{plan.name}-{job.run_id}-{job.key[:12]}", pure=False)
-                        running[future] = job
-                        futures.add(future)
+                busy = {j.run_id for j in running.values()}
+                ready = [j for j in pending.values() if _ready(j, plan, pending, busy, failed)]
+                # On a local cluster the cores are shared among what can run now, so a notebook
+                # that runs alone (e.g. the NMF chapter everything else waits for) gets them all.
+                share = threads if cluster is None else max(1, cores // min(workers, len(running) + len(ready)))
+                for job in ready:
+                    del pending[job.run_id]
+                    log.info("%s: running %s (%d thread%s)", plan.name, job.run_id, share, "s" * (share > 1))
+                    future = client.submit(execute_job, job, share, staging,
+                                           key=f"{plan.name}-{job.run_id}-{job.key[:12]}", pure=False)
+                    running[future] = job
+                    futures.add(future)
 
             submit_ready()
             for future in futures:

@@ -379,3 +379,17 @@ def test_truth_is_expressed_in_the_units_of_the_normalised_envelopes():
     np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0)
     # in linear mode the carried truth still factorises exactly after normalisation
     np.testing.assert_allclose(env.truth["activations"] @ W, env.truth["phasic"], rtol=1e-9, atol=1e-12)
+
+
+def test_envelope_without_tonic_removal_is_clipped_at_zero():
+    from synlib.preprocess import PreprocessConfig, process_trial
+    from synlib.io import Trial
+
+    rng = np.random.default_rng(1)
+    emg = rng.normal(size=(3000, 2)) * np.r_[np.zeros(1500), np.ones(1500)][:, None]  # a step: the low-pass rings
+    trial = Trial(emg=emg, meta={"participant": "P", "trial": "t", "condition": "c", "repetition": 1,
+                                 "onset": 0.2, "offset": 2.8})
+    clipped = process_trial(trial, 1000.0, PreprocessConfig(tonic="none"), ("a", "b"))
+    assert clipped.X.min() >= 0.0
+    raw = process_trial(trial, 1000.0, PreprocessConfig(tonic="none", clip_negative=False), ("a", "b"))
+    assert raw.X.min() < 0.0

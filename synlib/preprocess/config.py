@@ -68,7 +68,7 @@ ABOUT = {
     "tonic": (GROUP, "tonic (anti-gravity) removal by a linear ramp"),
     "tonic_pre_s": (GROUP, "window before onset whose mean starts the ramp (s)"),
     "tonic_post_s": (GROUP, "window after offset whose mean ends the ramp (s)"),
-    "clip_negative": (GROUP, "set negative values after tonic removal to zero"),
+    "clip_negative": (GROUP, "set negative values to zero (after tonic removal, or of the envelope without it)"),
     "time_points": (GROUP, "samples per movement (or per phase)"),
     "amplitude_norm": (GROUP, "divide each muscle by its maximum over the participant's trials"),
     "reference": (OURS, "muscle → reference (e.g. MVC) value for amplitude_norm='reference'"),
@@ -140,7 +140,8 @@ class PreprocessConfig:
     tonic_pre_s, tonic_post_s : pair of float, default (−0.4, −0.2) and (0.2, 0.4)
         Windows, relative to onset and to offset, whose means anchor the ramp (the group's).
     clip_negative : bool, default True
-        Set negative phasic values to zero (the group's).
+        Set negative phasic values to zero (the group's); without tonic removal, the
+        envelope's own negative values (low-pass ringing) are set to zero (ours).
     time_points : int or list of int, default 100
         Samples per movement, or per phase (one per phase for ``events``).
     amplitude_norm : {"participant_max", "trial_max", "reference", "none"}, default "participant_max"

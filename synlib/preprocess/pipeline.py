@@ -234,7 +234,8 @@ def process_trial(trial: Trial, fs: float, config: PreprocessConfig | None = Non
         record["tonic"] = (times, tonic)
         record["phasic"] = (times, signal_out)
     else:
-        signal_out = env
+        # a zero-phase low-pass rings slightly below zero around bursts; envelopes are non-negative
+        signal_out = np.maximum(env, 0.0) if config.clip_negative else env
 
     X = np.concatenate([steps.time_normalise(signal_out, times, s.start, s.end, s.n_points, where)
                         for s in segments])
