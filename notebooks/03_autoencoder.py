@@ -77,7 +77,7 @@ if not (isinstance(seeds, int) and seeds >= 1):
     raise ValueError(f"seeds={seeds!r}: give the number of seeds (an integer ≥ 1)")
 
 envelopes = Envelopes.load(study)
-nmf_fits = pd.read_csv(results.table_path(study, "nmf_fits"), dtype={"participant": str})
+nmf_fits = results.read_table(study, "nmf_fits")
 nmf_arrays = results.read_arrays(study, "nmf_synergies")
 keep = select_participants(envelopes.participants, participants)
 envelopes = envelopes.select(mask=envelopes.rows["participant"].isin(keep).to_numpy())

@@ -128,32 +128,22 @@ display(summary.pivot(index="config", columns="mixing", values=["truth_similarit
         .round(3).sort_values(("truth_similarity", study_mixing), ascending=False))
 
 # %% [markdown]
-# ### Synergies: similarity to the truth, encoder × decoder
+# ### Synergies and activations against the truth, encoder × decoder
 #
-# Median over participants. The NMF value is in each title.
+# Median over participants: similarity of the synergies to the true synergies (top) and
+# correlation of the held-out activations with the true activations (bottom). NMF's value is in
+# each title.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
-for ax, mode in zip(axes, ("linear", "nonlinear")):
-    part = summary[summary["mixing"] == mode]
-    nmf_value = float(part.loc[part["method"] == "NMF", "truth_similarity"].iloc[0])
-    plots.pair_heatmap(part[part["method"] == "AE"], "truth_similarity", ax=ax)
-    ax.set_title(f"{mode} mixing (NMF: {nmf_value:.3f})")
-fig.suptitle("Similarity of extracted synergies to the true synergies")
-fig.tight_layout()
-plt.show()
-
-# %% [markdown]
-# ### Activations: correlation with the true activations
-
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
-for ax, mode in zip(axes, ("linear", "nonlinear")):
-    part = summary[summary["mixing"] == mode]
-    nmf_value = float(part.loc[part["method"] == "NMF", "truth_activation_correlation"].iloc[0])
-    plots.pair_heatmap(part[part["method"] == "AE"], "truth_activation_correlation", ax=ax)
-    ax.set_title(f"{mode} mixing (NMF: {nmf_value:.3f})")
-fig.suptitle("Correlation of held-out activations with the true activations")
+truth_measures = {"truth_similarity": "similarity to the true synergies",
+                  "truth_activation_correlation": "correlation with the true activations"}
+fig, axes = plt.subplots(2, 2, figsize=(11, 8.8))
+for row, (measure, title) in zip(axes, truth_measures.items()):
+    for ax, mode in zip(row, ("linear", "nonlinear")):
+        part = summary[summary["mixing"] == mode]
+        nmf_value = float(part.loc[part["method"] == "NMF", measure].iloc[0])
+        plots.pair_heatmap(part[part["method"] == "AE"], measure, ax=ax)
+        ax.set_title(f"{title}\n{mode} mixing (NMF: {nmf_value:.3f})")
 fig.tight_layout()
 plt.show()
 

@@ -72,6 +72,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
+#: Identifier columns read back as text: pandas would turn a participant "01" into the number 1.
+TEXT_COLUMNS = ("participant", "trial", "condition", "plane", "method", "encoder", "decoder", "config")
+
+
 def table_path(study: str, name: str) -> Path:
     return paths.results_dir(study) / f"{name}.csv"
 
@@ -98,7 +102,7 @@ def read_table(study: str, name: str) -> pd.DataFrame:
             f"result table {name!r} of study {study!r} not found at {path}; "
             "run the chapter that writes it first (python -m synlib run studies/<plan>.yml)"
         )
-    return pd.read_csv(path)
+    return pd.read_csv(path, dtype={column: str for column in TEXT_COLUMNS})
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

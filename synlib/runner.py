@@ -41,6 +41,7 @@ import jupytext
 
 from synlib import paths
 from synlib.plan import Plan, PlanError, Run, parameters_digest, upstream
+from synlib.progress import progress
 from synlib.results import atomic_write_bytes, os_error_reason
 
 log = logging.getLogger("synlib.runner")
@@ -313,10 +314,7 @@ def _remove_partial_files(study: str) -> None:
 
 
 def _progress(total: int):
-    from tqdm.auto import tqdm
-
-    quiet = bool(os.environ.get("CI")) or not sys.stderr.isatty()
-    return tqdm(total=total, desc="notebooks", unit="run", disable=quiet)
+    return progress(total=total, desc="notebooks", unit="run")
 
 
 def _ready(job: Job, plan: Plan, pending: dict[str, Job], running: set[str], failed: set[str]) -> bool:
@@ -340,6 +338,7 @@ def run_plan(
     per selected run (``status`` ``ok``, ``skipped`` or ``failed``).
     """
     selected = make_jobs(plan, plan.select(only), overrides or {})
+    check_data(plan, selected)
     # fail before any notebook runs, not after the first one finished
     _make_folder(paths.results_dir(plan.name), "results folder")
     _make_folder(paths.generated_root() / plan.name, "folder for the book's notebooks")
@@ -375,6 +374,29 @@ def run_plan(
     if failures:
         raise RunFailed(_failure_report(plan, failures, selected))
     return summaries
+
+
+def check_data(plan: Plan, jobs: list[Job]) -> None:
+    """Open every dataset the jobs name, so that missing or broken data stop the study at once.
+
+    One message (e.g. which public files are missing and how to get them) instead
+    of one failed notebook per chapter.
+    """
+    from synlib import datasets
+
+    seen = set()
+    for job in jobs:
+        if "dataset" not in job.parameters:
+            continue
+        options = job.parameters.get("dataset_options") or {}
+        key = (str(job.parameters["dataset"]), json.dumps(options, sort_keys=True, default=str))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            datasets.open_dataset(job.parameters["dataset"], options)
+        except Exception as exc:  # any loader error, shown once with the study it stops
+            raise PlanError(f"study {plan.name!r} cannot start: {exc}") from None
 
 
 def _staging_parent() -> Path:
@@ -441,6 +463,8 @@ def _run_dask(plan: Plan, pending: dict[str, Job], staging: str, jobs: int, sche
                 ready = [j for j in pending.values() if _ready(j, plan, pending, busy, failed)]
                 # On a local cluster the cores are shared among what can run now, so a notebook
                 # that runs alone (e.g. the NMF chapter everything else waits for) gets them all.
+                if not ready:
+                    return
                 share = threads if cluster is None else max(1, cores // min(workers, len(running) + len(ready)))
                 for job in ready:
                     del pending[job.run_id]

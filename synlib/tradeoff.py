@@ -121,13 +121,8 @@ def ae_tables_on_disk(study: str) -> list[str]:
 
 
 def _read_fits(study: str, name: str) -> pd.DataFrame:
-    # Read through synlib.results, then make identifiers text: pandas would turn a
-    # participant "01" into the number 1 and lose the key of its arrays.
+    table = results.read_table(study, name)
     path = results.table_path(study, name)
-    if not path.exists():
-        raise FileNotFoundError(f"result table {name!r} of study {study!r} not found at {path}; "
-                                "run the chapter that writes it first")
-    table = pd.read_csv(path, dtype={"participant": str, "method": str, "encoder": str, "decoder": str})
     missing = [c for c in _FITS_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"{path} lacks the columns {missing}; a fit table needs {list(_FITS_COLUMNS)}")

@@ -45,3 +45,10 @@ def test_study_names_cannot_escape_the_results_folder():
 def test_no_temporary_file_is_left_after_a_write(tmp_path):
     results.write_table(pd.DataFrame({"a": [1]}), "s", "t")
     assert [p.name for p in (tmp_path / "s").iterdir()] == ["t.csv"]
+
+
+def test_identifiers_come_back_as_text():
+    results.write_table(pd.DataFrame({"participant": ["01", "02"], "k": [3, 4]}), "s", "ids")
+    back = results.read_table("s", "ids")
+    assert back["participant"].tolist() == ["01", "02"]
+    assert back["k"].tolist() == [3, 4]

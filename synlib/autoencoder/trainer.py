@@ -39,6 +39,7 @@ from synlib.autoencoder import _ckernel
 from synlib.autoencoder._layout import Layout, Problem
 from synlib.autoencoder._torch_backend import TorchBackend
 from synlib.autoencoder.activations import get_activation
+from synlib.progress import progress
 
 __all__ = ["TrainingOptions", "train_autoencoders", "resolve_device"]
 
@@ -416,7 +417,9 @@ def _train(arrays, specs, opts: TrainingOptions, device: torch.device, kernel: s
             backend = _make_backend(problem(arrays, stats, [d for d, *_ in specs]), device, kernel, pool, threads)
         else:
             shufflers = [torch.Generator().manual_seed(int(seed) + 1) for *_, seed in specs]
-        for epoch in range(opts.epochs):
+        epochs = progress(range(opts.epochs), desc=f"training {n_models} autoencoder(s)", unit="epoch",
+                          leave=False, mininterval=1.0)
+        for epoch in epochs:
             active = ~stopped
             if full_batch:
                 loss, grad = backend.loss_and_grad(params, active)

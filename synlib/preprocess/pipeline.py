@@ -11,20 +11,18 @@ line up with ``X``.
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from synlib.io import Dataset, Trial
 from synlib.preprocess import segment as seg
 from synlib.preprocess import steps
 from synlib.preprocess.config import PreprocessConfig
 from synlib.preprocess.envelopes import Envelopes
+from synlib.progress import progress as progress_bar
 
 #: Trial metadata that describe timing, not the row, and stay out of the row table.
 _TIMING_META = {"onset", "offset", "events"}
@@ -272,10 +270,6 @@ def trace_trial(dataset: Dataset, participant: str | None = None, trial: str | N
     return process_trial(chosen, dataset.fs, config, dataset.muscles, keep_steps=True, scale=scale)
 
 
-def _quiet() -> bool:
-    return bool(os.environ.get("CI")) or not sys.stderr.isatty()
-
-
 def _participant_scale(X, config: PreprocessConfig, muscles) -> np.ndarray | None:
     if config.amplitude_norm == "participant_max":
         return X.max(axis=0)
@@ -414,8 +408,8 @@ def preprocess(dataset: Dataset, config: PreprocessConfig | dict | None = None, 
         config = PreprocessConfig.from_dict(config)
     check(dataset, config)
     parts = [preprocess_participant(dataset, participant, config)
-             for participant in tqdm(dataset.participants, desc="preprocess", unit="participant",
-                                     disable=not progress or _quiet())]
+             for participant in progress_bar(dataset.participants, enabled=progress, desc="preprocess",
+                                             unit="participant")]
     return concatenate(parts)
 
 
