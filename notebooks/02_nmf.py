@@ -174,10 +174,7 @@ plt.show()
 # %%
 rows = envelopes.select(example).rows
 rows = rows[~rows["repetition"].astype(int).isin(held_out)]
-has = {name: name in rows and rows[name].notna().any() and rows[name].astype(str).ne("").any()
-       for name in ("target", "plane")}
-fig = plots.activation_profiles(model.activations_, rows, hue="target" if has["target"] else "condition",
-                                column="plane" if has["plane"] else "phase")
+fig = plots.activation_profiles(model.activations_, rows)
 plt.show()
 
 # %% [markdown]

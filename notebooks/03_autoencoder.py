@@ -64,6 +64,7 @@ from myst_nb import glue
 from synlib import metrics, results
 from synlib.autoencoder import ACTIVATIONS, resolve_device
 from synlib.autoencoder.study import default_test_repetitions, fit_participants
+from synlib.plots import synergies as synergy_plots
 from synlib.plots import training as plots
 from synlib.preprocess import Envelopes
 from synlib.tradeoff import select_participants
@@ -224,11 +225,13 @@ else:
 #
 # The activations (encoder outputs scaled by the length of their decoder weight vectors) of the
 # example participant on the training repetitions, averaged over repetitions, against normalised
-# movement time: one colour per target, one column per plane.
+# movement time: one colour per target, one column per plane (per condition and phase for data
+# without targets and planes).
 
 # %%
 train_rows = envelopes.select(shown).split(held_out)[0].rows
-grid = plots.activation_profiles(ae_shown.activations_, train_rows, title=f"{label}, participant {shown}")
+fig = synergy_plots.activation_profiles(ae_shown.activations_, train_rows)
+fig.suptitle(f"{label}, participant {shown}", y=1.01)
 plt.show()
 
 # %% [markdown]

@@ -34,7 +34,7 @@ reconstruction = "r2_test"
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-from IPython.display import Markdown, display
+from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
 from synlib import tradeoff
@@ -187,7 +187,7 @@ posthoc.round(4)
 display(Markdown(tradeoff.describe_headline(h)))
 for key in ("best_reconstruction_pair", "best_interpretability_pair"):
     glue(key, h[key], display=False)
-    glue(f"{key}_md", Markdown(h[key]), display=False)
+    glue(f"{key}_label", Pretty(h[key]), display=False)
 for key, value in h.items():
     if key.startswith(("best_", "nmf_")) and not key.endswith("_pair"):
         glue(key, float(value), display=False)
@@ -206,7 +206,7 @@ if truth_measures:
     best_truth = tradeoff.best_configuration(summary, "truth_similarity")
     nmf_truth = summary.set_index("config").loc[tradeoff.NMF, "truth_similarity"]
     glue("best_truth_pair", best_truth["config"], display=False)
-    glue("best_truth_pair_md", Markdown(best_truth["config"]), display=False)
+    glue("best_truth_pair_label", Pretty(best_truth["config"]), display=False)
     glue("best_truth_value", float(best_truth["truth_similarity"]), display=False)
     glue("nmf_truth_similarity", float(nmf_truth), display=False)
     display(Markdown(f"The pair closest to the true synergies is **{best_truth['config']}** (median "

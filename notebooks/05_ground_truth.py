@@ -52,7 +52,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from IPython.display import Markdown, display
+from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
 from synlib import datasets, results, tradeoff
@@ -171,9 +171,9 @@ for ax, mode in zip(axes, ("linear", "nonlinear")):
                  "best truth recovery": best_truth["config"], "its truth similarity ": best_truth["truth_similarity"],
                  "its held-out R²": best_truth["r2_test"], "Spearman ρ (R², truth) over pairs": rho,
                  "NMF truth similarity": nmf_row["truth_similarity"]})
-    glue(f"gt_{mode}_best_reconstruction_pair_md", Markdown(best_r2["config"]), display=False)
+    glue(f"gt_{mode}_best_reconstruction_pair_label", Pretty(best_r2["config"]), display=False)
     glue(f"gt_{mode}_best_reconstruction_truth", float(best_r2["truth_similarity"]), display=False)
-    glue(f"gt_{mode}_best_truth_pair_md", Markdown(best_truth["config"]), display=False)
+    glue(f"gt_{mode}_best_truth_pair_label", Pretty(best_truth["config"]), display=False)
     glue(f"gt_{mode}_best_truth_value", float(best_truth["truth_similarity"]), display=False)
     glue(f"gt_{mode}_rank_rho", float(rho), display=False)
     glue(f"gt_{mode}_nmf_truth", float(nmf_row["truth_similarity"]), display=False)

@@ -421,10 +421,11 @@ def _truth_matching(synergies, true_synergies) -> tuple[Matching, int]:
 def truth_similarity(synergies, true_synergies) -> float:
     """How well extracted synergies recover the true ones (simulated data).
 
-    Each true synergy is paired with an extracted one (Hungarian, cosine
-    similarity); the result is the mean over the *true* synergies. A true
-    synergy left without a partner (fewer extracted than true) counts 0, so
-    missing a synergy is penalised; surplus extracted synergies are ignored.
+    True and extracted synergies are paired (Hungarian, cosine similarity) and
+    the result is the mean similarity of the matched pairs, the "median matched
+    similarity" of the field when taken over participants. With fewer extracted
+    than true synergies only the extracted ones are paired (the shortfall shows
+    in the rank, not here); surplus extracted synergies are ignored.
 
     Examples
     --------
@@ -432,11 +433,11 @@ def truth_similarity(synergies, true_synergies) -> float:
     >>> truth = np.eye(3)
     >>> truth_similarity(truth[[2, 0, 1]] * 4, truth)
     1.0
-    >>> round(truth_similarity(truth[:2], truth), 4)
-    0.6667
+    >>> round(truth_similarity(truth[:2] + [[0, 0, 1], [0, 0, 0]], truth), 4)
+    0.8536
     """
-    matching, k_true = _truth_matching(synergies, true_synergies)
-    return float(matching.similarity.sum() / k_true)
+    matching, _ = _truth_matching(synergies, true_synergies)
+    return float(matching.mean)
 
 
 def activation_truth_correlation(activations, true_activations, synergies, true_synergies) -> float:
@@ -444,8 +445,7 @@ def activation_truth_correlation(activations, true_activations, synergies, true_
 
     The synergies are paired with the true synergies as in :func:`truth_similarity`;
     the activations of each pair are compared by Pearson correlation (see
-    :func:`activation_correlation`); the result is the mean over the true
-    synergies, an unpaired true synergy counting 0.
+    :func:`activation_correlation`); the result is the mean over the matched pairs.
 
     Parameters
     ----------
@@ -473,4 +473,4 @@ def activation_truth_correlation(activations, true_activations, synergies, true_
                          f"with one column per true synergy ({k_true})")
     # The matching's rows index the true set, its columns the extracted one.
     r = activation_correlation(true_activations, activations, matching)
-    return float(r.sum() / k_true)
+    return float(r.mean())

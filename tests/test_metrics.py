@@ -181,10 +181,12 @@ def test_cross_participant_consistency_needs_two_sets():
         metrics.cross_participant_consistency({"P1": np.eye(2)})
 
 
-def test_truth_similarity_penalises_missing_and_ignores_surplus_synergies():
+def test_truth_similarity_is_the_mean_over_matched_pairs():
     truth = np.eye(3)
     assert metrics.truth_similarity(5 * truth[[1, 2, 0]], truth) == 1.0
-    assert metrics.truth_similarity(truth[:2], truth) == pytest.approx(2 / 3)
+    assert metrics.truth_similarity(truth[:2], truth) == 1.0
+    merged = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # two true synergies merged into one
+    assert metrics.truth_similarity(merged, truth) == pytest.approx((np.sqrt(0.5) + 1.0) / 2)
     surplus = np.vstack([truth, np.ones((1, 3))])
     assert metrics.truth_similarity(surplus, truth) == 1.0
 
@@ -196,8 +198,8 @@ def test_activation_truth_correlation_by_hand():
     C = np.column_stack([true_C[:, 1], true_C[::-1, 0]])
     r = metrics.activation_truth_correlation(C, true_C, truth[::-1], truth)
     assert r == pytest.approx((-1.0 + 1.0) / 2)
-    # With only one extracted synergy the second true one counts 0.
-    assert metrics.activation_truth_correlation(true_C[:, :1], true_C, truth[:1], truth) == pytest.approx(0.5)
+    # With only one extracted synergy only its pair counts.
+    assert metrics.activation_truth_correlation(true_C[:, :1], true_C, truth[:1], truth) == pytest.approx(1.0)
 
 
 def test_activation_truth_correlation_checks_columns_against_synergies():

@@ -22,9 +22,10 @@ def _glued(notebook: Path) -> dict[str, str]:
     values = {}
     for cell in json.loads(notebook.read_text())["cells"]:
         for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name:
-                values[name] = "".join(output["data"].get("text/plain", ""))
+            record = output.get("metadata", {}).get("scrapbook", {})
+            if "name" in record:
+                text = output["data"].get(record.get("mime_prefix", "") + "text/plain", "")
+                values[record["name"]] = "".join(text)
     return values
 
 

@@ -128,13 +128,22 @@ def synergy_bars(synergies, muscles: Sequence[str], *, other=None, similarity=No
     return fig
 
 
-def activation_profiles(activations, rows: pd.DataFrame, *, time: str = "time", hue: str = "target",
-                        column: str = "plane", label: str = "synergy") -> plt.Figure:
+def _present(rows: pd.DataFrame, preferred: str, fallback: str) -> str:
+    """``preferred`` when the row table has values in it, else ``fallback``."""
+    values = rows[preferred] if preferred in rows else None
+    if values is not None and values.notna().any() and values.astype(str).ne("").any():
+        return preferred
+    return fallback
+
+
+def activation_profiles(activations, rows: pd.DataFrame, *, time: str = "time", hue: str | None = None,
+                        column: str | None = None, label: str = "synergy") -> plt.Figure:
     """Mean activation of each synergy against normalised time, by target (colour) and plane (column).
 
     Repetitions are averaged: each line is the mean over rows that share the
-    ``hue``, ``column`` and ``time`` values. Datasets without targets or planes
-    (e.g. gait) pass other columns, such as ``hue="phase"`` and ``column="condition"``.
+    ``hue``, ``column`` and ``time`` values. By default the colour is the target
+    and the column the plane; datasets without them (e.g. shoulder tasks, gait)
+    fall back to the condition and the phase.
 
     Examples
     --------
@@ -146,6 +155,8 @@ def activation_profiles(activations, rows: pd.DataFrame, *, time: str = "time", 
     True
     """
     C = np.atleast_2d(np.asarray(activations, dtype=float))
+    hue = hue or _present(rows, "target", "condition")
+    column = column or _present(rows, "plane", "phase")
     if len(rows) != C.shape[0]:
         raise ValueError(f"{C.shape[0]} activation rows but {len(rows)} rows in the table")
     for name in (time, hue, column):

@@ -11,7 +11,7 @@ import seaborn as sns
 
 from synlib.metrics import Matching
 
-__all__ = ["loss_curves", "r2_against_nmf", "synergy_pairs", "activation_profiles", "value_problems"]
+__all__ = ["loss_curves", "r2_against_nmf", "synergy_pairs", "value_problems"]
 
 
 def loss_curves(curves: pd.DataFrame, ax=None):
@@ -72,26 +72,6 @@ def synergy_pairs(ae_synergies: np.ndarray, nmf_synergies: np.ndarray, matching:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def activation_profiles(activations: np.ndarray, rows: pd.DataFrame, title: str = ""):
-    """Mean activation of each synergy over normalised movement time, by target (colour) and plane (column).
-
-    ``rows`` is the row table of the samples in ``activations`` (needs plane, target, time).
-    """
-    k = activations.shape[1]
-    frame = rows[["plane", "target", "time"]].reset_index(drop=True).copy()
-    frame["time"] = frame["time"].round(3)
-    frame["target"] = frame["target"].astype("Int64").astype(str)  # categories for the palette
-    long = pd.concat([frame.assign(synergy=f"synergy {c + 1}", activation=activations[:, c]) for c in range(k)])
-    mean = long.groupby(["synergy", "plane", "target", "time"], as_index=False)["activation"].mean()
-    grid = sns.relplot(data=mean, x="time", y="activation", hue="target", col="plane", row="synergy",
-                       kind="line", palette="viridis", height=1.7, aspect=1.3, facet_kws={"sharey": "row"})
-    grid.set_titles("{row_name} · {col_name}", size="small")
-    grid.set_axis_labels("normalised time", "activation")
-    if title:
-        grid.figure.suptitle(title, y=1.01)
-    return grid
 
 
 def value_problems(problems: pd.DataFrame):
