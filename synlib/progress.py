@@ -12,7 +12,11 @@ def quiet() -> bool:
 
 
 def progress(iterable=None, *, enabled: bool = True, **options):
-    """A :func:`tqdm.auto.tqdm` bar, disabled when :func:`quiet` or not ``enabled``."""
-    from tqdm.auto import tqdm
+    """A :func:`tqdm.tqdm` bar, disabled when :func:`quiet` or not ``enabled``.
+
+    Plain tqdm, not ``tqdm.auto``: in a notebook kernel without ipywidgets the
+    latter prints a warning into the cell's output.
+    """
+    from tqdm import tqdm
 
     return tqdm(iterable, disable=not enabled or quiet(), **options)

@@ -169,14 +169,19 @@ class Job:
 
 
 def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any]) -> list[Job]:
-    """Resolve parameters and keys of ``runs`` (and check overrides reach at least one run)."""
+    """Resolve parameters and keys of ``runs``.
+
+    An override that no notebook of the plan declares is refused (a typo, most
+    likely); one that only unselected runs take is allowed, so that a profile
+    still applies with ``--only``.
+    """
     if overrides:
         reached = set()
-        for run in runs:
-            reached |= set(overrides) & set(notebook_parameters(run.notebook))
+        for notebook in {run.notebook for run in plan.runs}:
+            reached |= set(overrides) & set(notebook_parameters(notebook))
         missed = sorted(set(overrides) - reached)
         if missed:
-            raise PlanError(f"override parameters {missed} are taken by none of the selected runs")
+            raise PlanError(f"override parameters {missed} are taken by none of the notebooks of plan {plan.name!r}")
     check_plan_parameters(plan)
     source = source_digest()
     keys: dict[str, str] = {}

@@ -22,7 +22,9 @@ from conftest import copy_book_sources
 pytestmark = pytest.mark.slow
 
 PLANS = ["simulated", "shoulder", "validation"]
-ERROR_MARKERS = ("Traceback (most recent call last)", "output_stderr", "Error in cell", "ename")
+# what myst-nb renders for a cell's error, traceback or standard-error output
+ERROR_MARKERS = ("Traceback (most recent call last)", 'class="output error', 'class="output traceback',
+                 'class="output stderr')
 
 
 def _available(plan_name: str) -> bool:
@@ -63,7 +65,8 @@ def test_narrative_pages_exist_and_glue_resolved(smoke_book):
     pages += [p for plan in plans for p in plan.book.get("before", []) + plan.book.get("after", [])]
     for name in pages:
         text = (html / f"{name}.html").read_text()
-        assert "Traceback" not in text
+        if name != "api":  # the API page quotes a doctest's expected traceback
+            assert "Traceback (most recent call last)" not in text, name
         assert not re.search(r"\.ipynb::", text), f"{name}.html has an unresolved glue reference"
     assert (html / "index.html").exists()
 
