@@ -105,7 +105,6 @@ true_rank_models = {p: sweep.models[len(envelopes.true_synergies[p])] for p, swe
 results.write_table(curve, study, "nmf_rank_curve")
 results.write_table(fits, study, "nmf_fits")
 results.write_arrays(study, "nmf_synergies", **study_fit.arrays)
-glue("nmf_seconds", float(elapsed), display=False)
 display(Markdown(f"{len(curve)} factorisations in {elapsed:.1f} s."))
 
 # %% [markdown]

@@ -112,7 +112,6 @@ train_seconds = time.perf_counter() - started
 results.write_table(fit.table, study, f"ae_fits_{encoder}_{decoder}")
 results.write_arrays(study, f"ae_{encoder}_{decoder}", **fit.arrays)
 model_epochs = int(fit.table["epochs"].sum())
-glue("train_seconds", float(train_seconds), display=False)
 display(Markdown(
     f"Trained {len(fit.table)} model(s) ({model_epochs} model-epochs) in {train_seconds:.1f} s on "
     f"{resolve_device(device)} with the {fit.table['backend'].iloc[0]} backend "

@@ -98,7 +98,6 @@ for encoder, decoder in pairs:
     results.write_table(fit.table, other_study, f"ae_fits_{encoder}_{decoder}")
     results.write_arrays(other_study, f"ae_{encoder}_{decoder}", **fit.arrays)
 other_seconds = time.perf_counter() - started
-glue("gt_other_seconds", float(other_seconds), display=False)
 display(Markdown(f"{len(envelopes.participants)} participants, NMF and 16 activation pairs in "
                  f"{other_seconds:.0f} s."))
 
