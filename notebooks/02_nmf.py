@@ -60,7 +60,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from synlib import metrics, results
-from synlib.nmf import RANK_METHODS, default_test_repetitions, fit_participants
+from synlib.nmf import RANK_METHODS, fit_participants, held_out_repetitions
 from synlib.plots import synergies as plots
 from synlib.preprocess import Envelopes
 from synlib.tradeoff import select_participants
@@ -73,10 +73,7 @@ envelopes = Envelopes.load(study)
 chosen_participants = select_participants(envelopes.participants, participants)
 muscles = list(envelopes.muscles)
 repetitions = sorted(int(r) for r in envelopes.rows["repetition"].unique())
-if test_repetitions is None:
-    held_out = default_test_repetitions(repetitions)
-else:
-    held_out = [int(test_repetitions)] if np.isscalar(test_repetitions) else [int(r) for r in test_repetitions]
+held_out = held_out_repetitions(repetitions, test_repetitions)
 ranks = range(1, min(max_rank or len(muscles), len(muscles)) + 1)
 display(Markdown(
     f"Envelopes of study `{study}` (dataset `{dataset}`): {len(chosen_participants)} participant(s), "

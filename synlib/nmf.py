@@ -670,8 +670,17 @@ class StudyFit:
     test_repetitions: list[int]
 
 
-def default_test_repetitions(repetitions) -> list[int]:
-    """The last repetition (the group's 10th of 10), or none when there is only one."""
+def held_out_repetitions(repetitions, test_repetitions=None) -> list[int]:
+    """The repetitions to hold out: ``test_repetitions`` as a list, or by default the
+    last repetition (the group's 10th of 10), none when there is only one.
+
+    Examples
+    --------
+    >>> held_out_repetitions([1, 2, 3]), held_out_repetitions([1]), held_out_repetitions([1, 2], 1)
+    ([3], [], [1])
+    """
+    if test_repetitions is not None:
+        return [int(test_repetitions)] if np.isscalar(test_repetitions) else [int(r) for r in test_repetitions]
     repetitions = sorted({int(r) for r in repetitions})
     return [repetitions[-1]] if len(repetitions) > 1 else []
 
@@ -697,7 +706,7 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
     threshold : float
         R² threshold of the "threshold" rule (0.80, the authors' group).
     test_repetitions : int or list of int, optional
-        Repetitions held out (default: :func:`default_test_repetitions`). Held-out
+        Repetitions held out (default: :func:`held_out_repetitions`). Held-out
         activations are non-negative least squares on the fixed synergies.
     random_state : int
         Seed of the random starts (the same for every participant).
@@ -708,10 +717,7 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
 
     if rank_method not in RANK_METHODS:
         raise ValueError(f"rank_method={rank_method!r}; allowed: {', '.join(RANK_METHODS)}")
-    if test_repetitions is None:
-        held_out = default_test_repetitions(envelopes.rows["repetition"])
-    else:
-        held_out = [int(test_repetitions)] if np.isscalar(test_repetitions) else [int(r) for r in test_repetitions]
+    held_out = held_out_repetitions(envelopes.rows["repetition"], test_repetitions)
     ranks = list(ranks) if ranks is not None else list(range(1, len(envelopes.muscles) + 1))
     rows, curves, arrays, sweeps = [], [], {}, {}
     for participant in participants or envelopes.participants:

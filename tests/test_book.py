@@ -8,7 +8,6 @@ real results are never touched.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
