@@ -75,6 +75,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--batching", default="rank", choices=["rank", "all"])
+    parser.add_argument("--h-updates", type=int, default=None, help="synlib's default unless given")
     parser.add_argument("--w-updates", type=int, default=None, help="synlib's default unless given")
     parser.add_argument("--tol", type=float, default=None, help="synlib's default plateau tolerance unless given")
     parser.add_argument("--compare-dtype", action="store_true",
@@ -85,7 +86,7 @@ def main(argv=None) -> dict:
     ranks = list(range(1, min(args.max_rank, X.shape[1]) + 1))
     n_restarts = args.restarts or (3 if args.quick else 10)
     options = {"dtype": args.dtype, "batching": args.batching}
-    for name in ("w_updates", "tol"):
+    for name in ("h_updates", "w_updates", "tol"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
 
