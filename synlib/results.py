@@ -109,15 +109,17 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """An NPZ archive of ``arrays`` whose bytes depend on the arrays alone.
 
     ``numpy.savez`` stamps each member with the current time; a fixed stamp and
-    sorted names make two identical runs write identical files.
+    sorted names make two identical runs write identical files. Members are
+    stored uncompressed, as ``numpy.savez`` does: deflate shrinks float envelopes
+    by about 6 % at about 40 MB/s, which made saving a simulated study's
+    envelopes take 9 s instead of a fraction of one.
     """
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for key in sorted(arrays):
             member = io.BytesIO()
             np.lib.format.write_array(member, np.asarray(arrays[key]), allow_pickle=False)
             info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, member.getvalue())
     return buffer.getvalue()
 
