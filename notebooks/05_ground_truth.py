@@ -56,7 +56,7 @@ from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
 from synlib import datasets, results, tradeoff
-from synlib.autoencoder.study import fit_participants as fit_autoencoders
+from synlib.autoencoder.study import fit_pairs as fit_autoencoder_pairs
 from synlib.nmf import fit_participants as fit_nmf
 from synlib.plots import tradeoff as plots
 from synlib.preprocess import Envelopes
@@ -92,9 +92,8 @@ nmf = fit_nmf(envelopes, ranks=ranks, n_restarts=n_restarts, max_iter=max_iter, 
 results.write_table(nmf.table, other_study, "nmf_fits")
 results.write_arrays(other_study, "nmf_synergies", **nmf.arrays)
 ranks = nmf.table.set_index("participant")["k"].astype(int).to_dict()
-for encoder, decoder in pairs:
-    fit = fit_autoencoders(envelopes, ranks, encoder, decoder, [seed], test_repetitions=test_repetitions,
-                           epochs=epochs)
+fits = fit_autoencoder_pairs(envelopes, ranks, pairs, [seed], test_repetitions=test_repetitions, epochs=epochs)
+for (encoder, decoder), fit in fits.items():
     results.write_table(fit.table, other_study, f"ae_fits_{encoder}_{decoder}")
     results.write_arrays(other_study, f"ae_{encoder}_{decoder}", **fit.arrays)
 other_seconds = time.perf_counter() - started

@@ -305,3 +305,27 @@ def test_training_in_cache_sized_groups_changes_nothing(monkeypatch):
     for a, b in zip(together, grouped):
         np.testing.assert_array_equal(a.synergies_, b.synergies_)
         np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
+
+
+def test_fitting_pairs_together_equals_fitting_each_pair():
+    import pandas as pd
+
+    from synlib.autoencoder.study import fit_pairs, fit_participants
+    from synlib.preprocess import Envelopes
+
+    rng = np.random.default_rng(3)
+    X = rng.random((240, 6)) @ rng.random((6, 6))
+    rows = pd.DataFrame({"participant": np.repeat(["p1", "p2"], 120), "repetition": np.tile(np.repeat([1, 2, 3], 40), 2)})
+    envelopes = Envelopes(X, rows, tuple("abcdef"))
+    ranks = {"p1": 2, "p2": 3}
+    pairs = [("relu", "tanh"), ("linear", "sigmoid")]
+    together = fit_pairs(envelopes, ranks, pairs, [0, 1], epochs=30)
+    assert list(together) == pairs
+    for encoder, decoder in pairs:
+        alone = fit_participants(envelopes, ranks, encoder, decoder, [0, 1], epochs=30)
+        fit = together[(encoder, decoder)]
+        pd.testing.assert_frame_equal(fit.table, alone.table)
+        assert sorted(fit.arrays) == sorted(alone.arrays)
+        for name, array in alone.arrays.items():
+            np.testing.assert_array_equal(fit.arrays[name], array)
+        assert set(fit.table["encoder"]) == {encoder} and list(fit.test_rows) == ["p1", "p2"]

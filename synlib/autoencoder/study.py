@@ -3,13 +3,14 @@
 This is what the autoencoder chapter runs: split each participant's envelopes
 into training and held-out repetitions, train all participants × seeds in one
 batch (:func:`synlib.autoencoder.train_autoencoders`), and measure the fits the
-way the NMF chapter does, so the trade-off chapter can put them side by side.
+way the NMF chapter does (:func:`fit_pairs` does the same for several pairs at once), so the trade-off chapter can put them side by side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ import pandas as pd
 from synlib import metrics
 from synlib.autoencoder.trainer import train_autoencoders
 
-__all__ = ["StudyFit", "fit_participants", "default_test_repetitions"]
+__all__ = ["StudyFit", "fit_participants", "fit_pairs", "default_test_repetitions"]
 
 
 @dataclass
@@ -70,6 +71,19 @@ def fit_participants(envelopes, n_components: Mapping[str, int], encoder: str, d
     -------
     StudyFit
     """
+    pair = (encoder, decoder)
+    return fit_pairs(envelopes, n_components, [pair], seeds, test_repetitions, device, **options)[pair]
+
+
+def fit_pairs(envelopes, n_components: Mapping[str, int], pairs: Sequence[tuple[str, str]],
+              seeds: Sequence[int], test_repetitions=None, device="auto", **options) -> dict:
+    """:func:`fit_participants` for several activation pairs, all trained in one batch.
+
+    One batch lets the trainer keep each participant's data in cache for every
+    pair and share the cores among all the models, which is faster than one call
+    per pair. Returns a dict (encoder, decoder) → :class:`StudyFit`; the fits are
+    those of :func:`fit_participants` for each pair (models do not interact).
+    """
     participants = envelopes.participants
     missing = [p for p in participants if p not in n_components]
     if missing:
@@ -79,15 +93,17 @@ def fit_participants(envelopes, n_components: Mapping[str, int], encoder: str, d
         test_repetitions = default_test_repetitions(envelopes)
     splits = {p: envelopes.select(p).split(test_repetitions) for p in participants}
     seeds = [int(s) for s in seeds]
+    pairs = [tuple(pair) for pair in pairs]
     models = train_autoencoders([splits[p][0].X for p in participants], [int(n_components[p]) for p in participants],
-                                [(encoder, decoder)], seeds, device=device, **options)
-    rows, arrays, fitted = [], {}, {}
-    for (p, seed), ae in zip([(p, s) for p in participants for s in seeds], models):
+                                pairs, seeds, device=device, **options)
+    fits = {pair: ([], {}, {}) for pair in pairs}
+    for (p, pair, seed), ae in zip(product(participants, pairs, seeds), models):
+        rows, arrays, fitted = fits[pair]
         train, test = splits[p]
         out_train, out_test = ae.reconstruct(train.X), ae.reconstruct(test.X)
         truth = envelopes.true_synergies.get(p)
         rows.append({
-            "participant": p, "method": "AE", "encoder": encoder, "decoder": decoder,
+            "participant": p, "method": "AE", "encoder": pair[0], "decoder": pair[1],
             "k": ae.n_components, "seed": seed,
             "r2_train": metrics.r2_centred(train.X, out_train), "r2_test": metrics.r2_centred(test.X, out_test),
             "r2_global_train": metrics.r2_global(train.X, out_train),
@@ -104,5 +120,6 @@ def fit_participants(envelopes, n_components: Mapping[str, int], encoder: str, d
             prefix + "output_test": out_test, prefix + "loss_curve": ae.loss_curve_,
         })
         fitted[(p, seed)] = ae
-    return StudyFit(table=pd.DataFrame(rows), arrays=arrays, models=fitted,
-                    test_rows={p: splits[p][1].rows for p in participants})
+    test_rows = {p: splits[p][1].rows for p in participants}
+    return {pair: StudyFit(table=pd.DataFrame(rows), arrays=arrays, models=fitted, test_rows=test_rows)
+            for pair, (rows, arrays, fitted) in fits.items()}
