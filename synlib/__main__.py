@@ -16,6 +16,9 @@ EXAMPLES = textwrap.dedent(
     examples:
       synlib run studies/simulated.yml                  run the whole simulated study (cached runs skipped)
       synlib run studies/simulated.yml --jobs 2         two notebooks at a time on a local Dask cluster
+      synlib run studies/simulated.yml studies/shoulder.yml --jobs 2
+                                                        both studies as one workload: the second fills
+                                                        the cores the first leaves idle
       synlib run studies/simulated.yml --only 02_nmf -p n_restarts 20
                                                         rerun one chapter with another parameter value
       synlib run studies/simulated.yml --only '03_ae_relu_*' --parameters my.yml
@@ -101,17 +104,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plans = [load_plan(p) for p in args.plans]
         if args.command == "run":
-            failed = []
+            try:
+                summaries = runner.run_plans(plans, only=args.only, overrides=[_overrides(args, p) for p in plans],
+                                             jobs=args.jobs, scheduler=args.scheduler, force=args.force)
+                failed = []
+            except runner.RunFailed as exc:
+                print(f"synlib: {exc}", file=sys.stderr)
+                summaries = exc.summaries
+                failed = [name for name, runs in summaries.items() if any(s["status"] == "failed" for s in runs)]
             for plan in plans:
-                try:
-                    summaries = runner.run_plan(plan, only=args.only, overrides=_overrides(args, plan),
-                                                jobs=args.jobs, scheduler=args.scheduler, force=args.force)
-                except runner.RunFailed as exc:
-                    print(f"synlib: {exc}", file=sys.stderr)
-                    failed.append(plan.name)
+                if plan.name in failed:
                     continue
-                ran = sum(s["status"] == "ok" for s in summaries)
-                skipped = sum(s["status"] == "skipped" for s in summaries)
+                ran = sum(s["status"] == "ok" for s in summaries[plan.name])
+                skipped = sum(s["status"] == "skipped" for s in summaries[plan.name])
                 print(f"synlib: study {plan.name!r}: {ran} executed, {skipped} unchanged and skipped; "
                       f"notebooks in book/_generated/{plan.name}/, results in results/{plan.name}/",
                       file=sys.stderr)

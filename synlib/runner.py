@@ -12,7 +12,8 @@ jupytext and executed by papermill with the run's parameters. The runner
   ``book/_generated/<study>/`` by an atomic rename only when it succeeded; a failed
   copy goes to ``.cache/failed/<study>/`` and earlier published outputs stay;
 - runs independent notebooks in parallel on a Dask cluster (``jobs > 1`` starts a
-  local one; ``scheduler`` connects to an existing one);
+  local one; ``scheduler`` connects to an existing one), the runs of several plans
+  as one workload in which earlier plans come first (:func:`run_plans`);
 - on SIGINT or SIGTERM stops, removes what was half-written, and keeps what had
   finished, so the next call resumes.
 """
@@ -49,7 +50,14 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class RunFailed(RuntimeError):
-    """One or more notebook runs failed; the message lists them with their tracebacks."""
+    """One or more notebook runs failed; the message lists them with their tracebacks.
+
+    ``summaries`` holds every plan's run summaries, as :func:`run_plans` returns them.
+    """
+
+    def __init__(self, message: str, summaries: dict[str, list[dict[str, Any]]] | None = None):
+        super().__init__(message)
+        self.summaries = summaries or {}
 
 
 class Interrupted(KeyboardInterrupt):
@@ -322,10 +330,50 @@ def _progress(total: int):
     return progress(total=total, desc="notebooks", unit="run")
 
 
-def _ready(job: Job, plan: Plan, pending: dict[str, Job], running: set[str], failed: set[str]) -> bool:
-    run = next(r for r in plan.runs if r.id == job.run_id)
-    deps = {d.id for d in upstream(plan, run)}
-    return not (deps & (set(pending) | running | failed))
+class _Queue:
+    """Jobs of one or more plans waiting to run, with what they need and what failed.
+
+    The order of ``jobs`` is the priority: plans in the order given, runs in
+    plan order. A job is ready when none of the runs it needs is still
+    pending, running or failed.
+    """
+
+    def __init__(self, plans: list[Plan], jobs: list[Job]):
+        self.plans = {plan.name: plan for plan in plans}
+        self.rank = {plan.name: i for i, plan in enumerate(plans)}
+        self.pending: dict[tuple[str, str], Job] = {(j.plan, j.run_id): j for j in jobs}
+        self.running: set[tuple[str, str]] = set()
+        self.failed: set[tuple[str, str]] = set()
+
+    def _needs(self, job: Job) -> set[tuple[str, str]]:
+        plan = self.plans[job.plan]
+        run = next(r for r in plan.runs if r.id == job.run_id)
+        return {(job.plan, d.id) for d in upstream(plan, run)}
+
+    def ready(self) -> list[Job]:
+        waiting = set(self.pending) | self.running | self.failed
+        return [j for j in self.pending.values() if not self._needs(j) & waiting]
+
+    def start(self, job: Job) -> None:
+        del self.pending[(job.plan, job.run_id)]
+        self.running.add((job.plan, job.run_id))
+
+    def finish(self, job: Job, summary: dict[str, Any]) -> list[Job]:
+        """Record a finished job; return the pending jobs that can no longer run."""
+        self.running.discard((job.plan, job.run_id))
+        if summary["status"] != "ok":
+            self.failed.add((job.plan, job.run_id))
+        blocked = []
+        changed = True
+        while changed:
+            changed = False
+            for key, j in list(self.pending.items()):
+                if self._needs(j) & self.failed:
+                    del self.pending[key]
+                    self.failed.add(key)
+                    blocked.append(j)
+                    changed = True
+        return blocked
 
 
 def run_plan(
@@ -342,42 +390,80 @@ def run_plan(
     Runs whose key is unchanged are skipped unless ``force``. Returns one summary
     per selected run (``status`` ``ok``, ``skipped`` or ``failed``).
     """
-    selected = make_jobs(plan, plan.select(only), overrides or {})
-    check_data(plan, selected)
+    return run_plans([plan], only=only, overrides=[overrides or {}], jobs=jobs, scheduler=scheduler,
+                     force=force)[plan.name]
+
+
+def run_plans(
+    plans: list[Plan],
+    *,
+    only: list[str] | None = None,
+    overrides: list[dict[str, Any]] | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    force: bool = False,
+) -> dict[str, list[dict[str, Any]]]:
+    """Execute the selected runs of several plans as one workload; raise :class:`RunFailed` if any failed.
+
+    The runs of all plans share the workers: earlier plans come first, and a
+    later plan's runs fill the cores an earlier plan leaves idle (while its
+    preprocessing runs alone, say). ``overrides`` holds one dict per plan.
+    Returns, for each plan name, one summary per selected run; :class:`RunFailed`
+    carries the same in ``summaries``.
+    """
+    names = [plan.name for plan in plans]
+    if len(set(names)) != len(names):
+        raise PlanError(f"study plans must have distinct names, got {names}")
+    overrides = overrides if overrides is not None else [{} for _ in plans]
+    if len(overrides) != len(plans):
+        raise ValueError(f"one dict of overrides per plan: {len(plans)} plans, {len(overrides)} dicts")
+    selected = {plan.name: make_jobs(plan, plan.select(only), o or {}) for plan, o in zip(plans, overrides)}
+    for plan in plans:
+        check_data(plan, selected[plan.name])
     # fail before any notebook runs, not after the first one finished
-    _make_folder(paths.results_dir(plan.name), "results folder")
-    _make_folder(paths.generated_root() / plan.name, "folder for the book's notebooks")
     _staging_parent()
-    _make_folder(paths.cache_dir() / "runs" / plan.name, "folder of the runner's records")
-    _remove_partial_files(plan.name)
-    summaries: list[dict[str, Any]] = []
-    pending: dict[str, Job] = {}
-    for job in selected:
-        if not force and job.is_current():
-            summaries.append({"run": job.run_id, "status": "skipped", "seconds": 0.0})
+    for plan in plans:
+        _make_folder(paths.results_dir(plan.name), "results folder")
+        _make_folder(paths.generated_root() / plan.name, "folder for the book's notebooks")
+        _make_folder(paths.cache_dir() / "runs" / plan.name, "folder of the runner's records")
+        _remove_partial_files(plan.name)
+    summaries: dict[str, list[dict[str, Any]]] = {plan.name: [] for plan in plans}
+    to_run: list[Job] = []
+    for plan in plans:
+        fresh = [job for job in selected[plan.name] if force or not job.is_current()]
+        summaries[plan.name] += [{"run": job.run_id, "status": "skipped", "seconds": 0.0}
+                                 for job in selected[plan.name] if job not in fresh]
+        if fresh:
+            log.info("%s: %d to run, %d up to date (skipped)", plan.name, len(fresh), len(summaries[plan.name]))
         else:
-            pending[job.run_id] = job
-    skipped = len(summaries)
-    if not pending:
-        log.info("%s: all %d runs are up to date; nothing re-executed", plan.name, skipped)
+            log.info("%s: all %d runs are up to date; nothing re-executed", plan.name, len(summaries[plan.name]))
+        to_run += fresh
+    if not to_run:
         return summaries
-    log.info("%s: %d to run, %d up to date (skipped)", plan.name, len(pending), skipped)
-    staging_root = Path(tempfile.mkdtemp(prefix=f"synlib-{plan.name}-", dir=_staging_parent()))
+    queue = _Queue(plans, to_run)
+    staging_root = Path(tempfile.mkdtemp(prefix="synlib-run-", dir=_staging_parent()))
     try:
         with _signals_as_interrupt():
             if jobs <= 1 and scheduler is None:
-                summaries += _run_serial(plan, pending, str(staging_root))
+                done = _run_serial(queue, str(staging_root))
             else:
-                summaries += _run_dask(plan, pending, str(staging_root), jobs, scheduler)
+                done = _run_dask(queue, str(staging_root), jobs, scheduler)
     except KeyboardInterrupt:
-        log.error("%s: interrupted; finished runs are kept and the next call resumes from them", plan.name)
+        log.error("interrupted; finished runs are kept and the next call resumes from them")
         raise
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
-        _remove_partial_files(plan.name)
-    failures = [s for s in summaries if s["status"] == "failed"]
-    if failures:
-        raise RunFailed(_failure_report(plan, failures, selected))
+        for plan in plans:
+            _remove_partial_files(plan.name)
+    for job, summary in done:
+        summaries[job.plan].append(summary)
+    reports = []
+    for plan in plans:
+        failures = [s for s in summaries[plan.name] if s["status"] == "failed"]
+        if failures:
+            reports.append(_failure_report(plan, failures, selected[plan.name]))
+    if reports:
+        raise RunFailed("\n\n".join(reports), summaries)
     return summaries
 
 
@@ -418,36 +504,63 @@ def _make_folder(folder: Path, what: str) -> Path:
     return folder
 
 
-def _run_serial(plan: Plan, pending: dict[str, Job], staging: str) -> list[dict[str, Any]]:
+def _run_serial(queue: _Queue, staging: str) -> list[tuple[Job, dict[str, Any]]]:
     threads = os.cpu_count() or 1
-    done: list[dict[str, Any]] = []
-    failed: set[str] = set()
-    with _progress(len(pending)) as bar:
-        for job in list(pending.values()):
-            del pending[job.run_id]
-            if not _ready(job, plan, pending, set(), failed):
-                failed.add(job.run_id)
-                done.append(_not_run(job))
-                bar.update()
-                continue
-            log.info("%s: running %s", plan.name, job.run_id)
+    done: list[tuple[Job, dict[str, Any]]] = []
+    with _progress(len(queue.pending)) as bar:
+        while queue.pending:
+            ready = queue.ready()
+            job = ready[0]   # plans are acyclic and runs needing a failed one are dropped: one is ready
+            queue.start(job)
+            log.info("%s: running %s", job.plan, job.run_id)
             summary = execute_job(job, threads, staging)
-            _log_summary(plan, job, summary)
-            if summary["status"] == "failed":
-                failed.add(job.run_id)
-            done.append(summary)
+            _log_summary(job, summary)
+            done.append((job, summary))
             bar.update()
+            for blocked in queue.finish(job, summary):
+                done.append((blocked, _not_run(blocked)))
+                bar.update()
     return done
 
 
-def _run_dask(plan: Plan, pending: dict[str, Job], staging: str, jobs: int, scheduler: str | None):
+def _threads_to_start(queue: _Queue, ready: list[Job], running: list[Job], cores: int, workers: int,
+                      threads_in_use: int) -> list[tuple[Job, int]]:
+    """Which ready jobs to start on a local cluster now, and with how many threads each.
+
+    Ready jobs are taken in priority order. A job's share of the cores is
+    counted among the running and ready jobs of its own and earlier plans, so a
+    chapter that runs alone (the NMF chapter everything waits for) gets every
+    core even when later plans have runs ready. Threads never exceed the cores
+    (unless there are more workers than cores): when a job's share is held by a
+    later plan's run, nothing starts until that run ends, and a later plan's run
+    only starts on a core no earlier plan's ready job wants.
+    """
+    free = cores - threads_in_use
+    slots = workers - len(running)
+    starts: list[tuple[Job, int]] = []
+    for job in ready:
+        if slots <= 0 or (free < 1 and workers <= cores):
+            break
+        rank = queue.rank[job.plan]
+        competing = sum(queue.rank[j.plan] <= rank for j in [*running, *ready])
+        share = max(1, cores // min(workers, competing))
+        if free < share and any(queue.rank[j.plan] > rank for j in running):
+            break
+        given = max(1, min(share, free))
+        starts.append((job, given))
+        free -= given
+        slots -= 1
+    return starts
+
+
+def _run_dask(queue: _Queue, staging: str, jobs: int, scheduler: str | None) -> list[tuple[Job, dict[str, Any]]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
     if scheduler:
         cluster = None
         client = Client(scheduler)
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        log.info("connected to Dask scheduler %s with %d workers", scheduler, workers)
+        workers = max(1, sum(client.nthreads().values()))
+        log.info("connected to Dask scheduler %s with %d worker threads", scheduler, workers)
     else:
         workers = max(1, int(jobs))
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -455,44 +568,37 @@ def _run_dask(plan: Plan, pending: dict[str, Job], staging: str, jobs: int, sche
         client = Client(cluster)
         log.info("started a local Dask cluster with %d workers", workers)
     cores = os.cpu_count() or 1
-    threads = 1  # workers of an existing cluster bring their own cores: one thread per notebook
-    done: list[dict[str, Any]] = []
-    running: dict[Any, Job] = {}
-    failed: set[str] = set()
+    done: list[tuple[Job, dict[str, Any]]] = []
+    running: dict[Any, tuple[Job, int]] = {}   # future -> (job, threads)
     try:
-        with _progress(len(pending)) as bar:
+        with _progress(len(queue.pending)) as bar:
             futures = as_completed()
 
             def submit_ready() -> None:
-                busy = {j.run_id for j in running.values()}
-                ready = [j for j in pending.values() if _ready(j, plan, pending, busy, failed)]
-                # On a local cluster the cores are shared among what can run now, so a notebook
-                # that runs alone (e.g. the NMF chapter everything else waits for) gets them all.
-                if not ready:
-                    return
-                share = threads if cluster is None else max(1, cores // min(workers, len(running) + len(ready)))
-                for job in ready:
-                    del pending[job.run_id]
-                    log.info("%s: running %s (%d thread%s)", plan.name, job.run_id, share, "s" * (share > 1))
+                ready = queue.ready()
+                if cluster is None:   # workers of an existing cluster bring their own cores: one thread each
+                    starts = [(job, 1) for job in ready[:max(0, workers - len(running))]]
+                else:
+                    jobs_now = [j for j, _ in running.values()]
+                    starts = _threads_to_start(queue, ready, jobs_now, cores, workers,
+                                               sum(t for _, t in running.values()))
+                for job, share in starts:
+                    queue.start(job)
+                    log.info("%s: running %s (%d thread%s)", job.plan, job.run_id, share, "s" * (share > 1))
                     future = client.submit(execute_job, job, share, staging,
-                                           key=f"{plan.name}-{job.run_id}-{job.key[:12]}", pure=False)
-                    running[future] = job
+                                           key=f"{job.plan}-{job.run_id}-{job.key[:12]}", pure=False)
+                    running[future] = (job, share)
                     futures.add(future)
 
             submit_ready()
             for future in futures:
-                job = running.pop(future)
+                job, _ = running.pop(future)
                 summary = future.result()
-                _log_summary(plan, job, summary)
-                if summary["status"] == "failed":
-                    failed.add(job.run_id)
-                done.append(summary)
+                _log_summary(job, summary)
+                done.append((job, summary))
                 bar.update()
-                blocked = [j for j in pending.values() if _blocked_by(plan, j, failed)]
-                for j in blocked:
-                    del pending[j.run_id]
-                    failed.add(j.run_id)
-                    done.append(_not_run(j))
+                for blocked in queue.finish(job, summary):
+                    done.append((blocked, _not_run(blocked)))
                     bar.update()
                 submit_ready()
     finally:
@@ -502,21 +608,16 @@ def _run_dask(plan: Plan, pending: dict[str, Job], staging: str, jobs: int, sche
     return done
 
 
-def _blocked_by(plan: Plan, job: Job, failed: set[str]) -> bool:
-    run = next(r for r in plan.runs if r.id == job.run_id)
-    return bool({d.id for d in upstream(plan, run)} & failed)
-
-
 def _not_run(job: Job) -> dict[str, Any]:
     return {"run": job.run_id, "status": "failed", "seconds": 0.0,
             "error": "not run: a run it needs failed", "failed_copy": None}
 
 
-def _log_summary(plan: Plan, job: Job, summary: dict[str, Any]) -> None:
+def _log_summary(job: Job, summary: dict[str, Any]) -> None:
     if summary["status"] == "ok":
-        log.info("%s: %s done in %.1f s -> %s", plan.name, job.run_id, summary["seconds"], job.output)
+        log.info("%s: %s done in %.1f s -> %s", job.plan, job.run_id, summary["seconds"], job.output)
     else:
-        log.error("%s: %s FAILED after %.1f s", plan.name, job.run_id, summary["seconds"])
+        log.error("%s: %s FAILED after %.1f s", job.plan, job.run_id, summary["seconds"])
 
 
 def _failure_report(plan: Plan, failures: list[dict[str, Any]], jobs: list[Job]) -> str:

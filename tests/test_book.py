@@ -14,7 +14,7 @@ import pytest
 
 from synlib import book, paths
 from synlib.plan import load_plan
-from synlib.runner import run_plan
+from synlib.runner import run_plans
 
 from conftest import copy_book_sources
 
@@ -41,8 +41,7 @@ def smoke_book(tmp_path_factory):
         for var, value in env.items():
             mp.setenv(var, str(value))
         plans = [load_plan(paths.STUDIES / f"{name}.yml") for name in PLANS if _available(name)]
-        for plan in plans:
-            run_plan(plan, overrides=plan.profiles["smoke"], jobs=2)
+        run_plans(plans, overrides=[plan.profiles["smoke"] for plan in plans], jobs=2)
         html = book.build(plans, source=source, output=root)
         yield plans, html
 

@@ -163,3 +163,73 @@ def test_records_hold_the_key_and_parameters(workspace):
     record = json.loads((paths.cache_dir() / "runs" / "runner-test" / "square_3.json").read_text())
     assert record["parameters"] == {"study": "runner-test", "value": 3, }
     assert len(record["key"]) == 64
+
+
+def _second_plan(workspace: Path, name: str = "runner-second") -> Path:
+    """The fixture plan under another name, writing its own results."""
+    text = (workspace / "plan.yml").read_text()
+    text = text.replace("name: runner-test", f"name: {name}").replace("parameters: {}", f"parameters: {{study: {name}}}")
+    path = workspace / f"{name}.yml"
+    path.write_text(text)
+    return path
+
+
+def _scheduling(workspace):
+    from synlib.runner import _Queue, make_jobs
+
+    first, second = load_plan(workspace / "plan.yml"), load_plan(_second_plan(workspace))
+    jobs = {plan.name: {j.run_id: j for j in make_jobs(plan, plan.runs, {})} for plan in (first, second)}
+    return _Queue([first, second], [*jobs["runner-test"].values(), *jobs["runner-second"].values()]), jobs
+
+
+def test_a_run_alone_in_its_plan_gets_every_core_and_later_plans_wait_for_it(workspace):
+    from synlib.runner import _threads_to_start
+
+    queue, jobs = _scheduling(workspace)
+    first, later = jobs["runner-test"], jobs["runner-second"]
+    total = first["total"]
+    # two ready runs of the first plan share the cores; the later plan waits for a free one
+    starts = _threads_to_start(queue, queue.ready(), [], cores=2, workers=2, threads_in_use=0)
+    assert [(j.plan, j.run_id, t) for j, t in starts] == [("runner-test", "square_2", 1), ("runner-test", "square_3", 1)]
+    # a run that is alone in the first plan gets both cores, however many later runs are ready
+    assert _threads_to_start(queue, [total, *later.values()], [], 2, 2, 0) == [(total, 2)]
+    # ... and when a later plan's run holds a core, it waits for it rather than run on one
+    assert _threads_to_start(queue, [total, later["square_2"]], [later["square_3"]], 2, 2, 1) == []
+    # a later plan's run takes a core that no earlier run wants
+    assert _threads_to_start(queue, [later["square_2"]], [first["square_2"]], 2, 2, 1) == [(later["square_2"], 1)]
+    # no core is handed out twice, unless asked for more workers than cores
+    assert _threads_to_start(queue, [later["square_2"]], [total], 2, 2, 2) == []
+    assert _threads_to_start(queue, [later["square_2"]], [total], 2, 3, 2) == [(later["square_2"], 1)]
+
+
+def test_queue_blocks_what_needs_a_failed_run_in_its_own_plan_only(workspace):
+    queue, jobs = _scheduling(workspace)
+    failing = jobs["runner-test"]["square_2"]
+    queue.start(failing)
+    blocked = queue.finish(failing, {"status": "failed"})
+    assert [(j.plan, j.run_id) for j in blocked] == [("runner-test", "total")]
+    assert ("runner-second", "total") in queue.pending
+
+
+def test_several_plans_run_as_one_workload(workspace, capsys):
+    from synlib.__main__ import main
+
+    second = _second_plan(workspace)
+    code = main(["run", str(workspace / "plan.yml"), str(second), "-p", "fail", "false"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "study 'runner-test': 3 executed" in err and "study 'runner-second': 3 executed" in err
+    for study in ("runner-test", "runner-second"):
+        assert pd.read_csv(paths.results_dir(study) / "total.csv")["total"].tolist() == [13]
+
+
+def test_a_failing_plan_does_not_stop_the_others(workspace):
+    from synlib.runner import run_plans
+
+    first, second = load_plan(workspace / "plan.yml"), load_plan(_second_plan(workspace))
+    with pytest.raises(RunFailed, match="of study 'runner-test' failed") as failure:
+        run_plans([first, second], overrides=[{"fail": True}, {}])
+    statuses = {name: sorted(s["status"] for s in runs) for name, runs in failure.value.summaries.items()}
+    assert statuses == {"runner-test": ["failed"] * 3, "runner-second": ["ok"] * 3}
+    with pytest.raises(PlanError, match="distinct names"):
+        run_plans([first, first])
