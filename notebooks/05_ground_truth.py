@@ -23,82 +23,34 @@
 # - **nonlinear**: each muscle has a recruitment threshold and saturates (see the data chapter), so
 #   the linear model is wrong by construction, as it probably is for real muscles.
 #
-# The study's own chapters give one mode (the one its `dataset_options` ask for); this chapter runs
-# the same pipeline — preprocessing, NMF with the same rank rule, every activation pair with the
-# same training protocol — on the other mode, with `other_participants` participants (5 by default,
-# to keep the book's build time in bounds; any number up to the cohort's can be asked for), and
-# compares. Similarity to the truth is the mean cosine similarity of Hungarian-matched synergies;
-# for activations, the mean Pearson correlation of the matched held-out activation time courses.
+# The study's own chapters give one mode; the previous page ran the same pipeline on the other.
+# Similarity to the truth is the mean cosine similarity of Hungarian-matched synergies; for
+# activations, the mean Pearson correlation of the matched held-out activation time courses.
 
 # %% tags=["parameters"]
 study = "simulated"
 dataset = "simulated"
 dataset_options = {}
 participants = None
-seed = 0
-preprocess = {}
-other_participants = 5
-epochs = 2000
-n_restarts = 10
-max_iter = 1000
-max_rank = None
-r2_threshold = 0.80
 test_repetitions = None
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
-from synlib import datasets, results, tradeoff
-from synlib.autoencoder.study import fit_pairs as fit_autoencoder_pairs
-from synlib.nmf import fit_participants as fit_nmf
+from synlib import tradeoff
+from synlib.nmf import held_out_repetitions
 from synlib.plots import tradeoff as plots
 from synlib.preprocess import Envelopes
-from synlib.preprocess import preprocess as run_preprocessing
 
 sns.set_theme(style="whitegrid", context="notebook")
-accepted = datasets.options(dataset)
-if "mixing" not in accepted:
-    raise ValueError(f"this chapter compares mixing modes of a simulated dataset; dataset {dataset!r} "
-                     f"takes no 'mixing' option (it takes {', '.join(accepted) or 'none'})")
-study_mixing = dataset_options.get("mixing", accepted["mixing"])
-other_mixing = {"linear": "nonlinear", "nonlinear": "linear"}[study_mixing]
-other_study = f"{study}-{other_mixing}"
-pairs = [(e, d) for e in tradeoff.ACTIVATIONS for d in tradeoff.ACTIVATIONS]
-display(Markdown(f"The study `{study}` uses **{study_mixing}** mixing; this chapter runs the same pipeline "
-                 f"on **{other_mixing}** mixing into the results folder `{other_study}`."))
-
-# %% [markdown]
-# ## The same study on the other mixing mode
-#
-# Everything below uses the functions the earlier chapters use, with their defaults and this
-# page's parameters; the seed is the study's.
-
-# %%
-started = time.perf_counter()
-other_options = {**dataset_options, "mixing": other_mixing, "n_participants": other_participants}
-data = datasets.open_dataset(dataset, other_options, participants=None, seed=seed)
-envelopes = run_preprocessing(data, preprocess, progress=False)
-envelopes.save(other_study)
-ranks = range(1, min(max_rank or len(envelopes.muscles), len(envelopes.muscles)) + 1)
-nmf = fit_nmf(envelopes, ranks=ranks, n_restarts=n_restarts, max_iter=max_iter, threshold=r2_threshold,
-              test_repetitions=test_repetitions, random_state=seed)
-results.write_table(nmf.table, other_study, "nmf_fits")
-results.write_arrays(other_study, "nmf_synergies", **nmf.arrays)
-ranks = nmf.table.set_index("participant")["k"].astype(int).to_dict()
-fits = fit_autoencoder_pairs(envelopes, ranks, pairs, [seed], test_repetitions=test_repetitions, epochs=epochs)
-for (encoder, decoder), fit in fits.items():
-    results.write_table(fit.table, other_study, f"ae_fits_{encoder}_{decoder}")
-    results.write_arrays(other_study, f"ae_{encoder}_{decoder}", **fit.arrays)
-other_seconds = time.perf_counter() - started
-display(Markdown(f"{len(envelopes.participants)} participants, NMF and 16 activation pairs in "
-                 f"{other_seconds:.0f} s."))
+modes = tradeoff.mixing_modes(study, dataset, dataset_options)
+study_mixing, other_mixing = modes.study, modes.other
+display(Markdown(f"The study `{study}` uses **{study_mixing}** mixing; the other mode, **{other_mixing}**, "
+                 f"is in the results folder `{modes.other_study}`."))
 
 # %% [markdown]
 # ## Recovery of the truth in both modes
@@ -109,15 +61,14 @@ display(Markdown(f"{len(envelopes.participants)} participants, NMF and 16 activa
 # %%
 def truth_table(name: str, chosen) -> pd.DataFrame:
     study_envelopes = Envelopes.load(name)
-    held_out = nmf.test_repetitions if test_repetitions is None else test_repetitions
-    _, test = study_envelopes.split(held_out)
+    _, test = study_envelopes.split(held_out_repetitions(study_envelopes.rows["repetition"], test_repetitions))
     true_synergies, true_activations = tradeoff.truth_of_test_rows(test)
     table = tradeoff.load_study_table(name, chosen, true_synergies=true_synergies,
                                       true_activations_test=true_activations)
     return table
 
 
-tables = {study_mixing: truth_table(study, participants), other_mixing: truth_table(other_study, None)}
+tables = {study_mixing: truth_table(study, participants), other_mixing: truth_table(modes.other_study, None)}
 both = pd.concat([t.assign(mixing=mode) for mode, t in tables.items()], ignore_index=True)
 measures = ["r2_test", "truth_similarity", "truth_activation_correlation"]
 summary = pd.concat([tradeoff.config_summary(t, measures, statistic="median").assign(mixing=mode)

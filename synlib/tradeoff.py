@@ -303,6 +303,34 @@ def truth_of_test_rows(test_envelopes) -> tuple[dict[str, np.ndarray], dict[str,
     return dict(test_envelopes.true_synergies), true_activations
 
 
+@dataclass(frozen=True)
+class MixingModes:
+    """The mixing mode of a simulated study, the other mode, and the study that holds the other."""
+
+    study: str
+    other: str
+    other_study: str
+
+
+def mixing_modes(study: str, dataset: str, dataset_options: dict) -> MixingModes:
+    """Which mixing mode ``study`` simulates and where the ground-truth chapters put the other one.
+
+    Examples
+    --------
+    >>> mixing_modes("simulated", "simulated", {})
+    MixingModes(study='linear', other='nonlinear', other_study='simulated-nonlinear')
+    """
+    from synlib import datasets
+
+    accepted = datasets.options(dataset)
+    if "mixing" not in accepted:
+        raise ValueError(f"the ground-truth chapters compare mixing modes of a simulated dataset; dataset "
+                         f"{dataset!r} takes no 'mixing' option (it takes {', '.join(accepted) or 'none'})")
+    mode = (dataset_options or {}).get("mixing", accepted["mixing"])
+    other = {"linear": "nonlinear", "nonlinear": "linear"}[mode]
+    return MixingModes(study=mode, other=other, other_study=f"{study}-{other}")
+
+
 def measures_in(table: pd.DataFrame, kind: str | None = None) -> list[str]:
     """The known measures that ``table`` holds with at least one value, optionally of one kind."""
     return [m for m, spec in MEASURES.items()
