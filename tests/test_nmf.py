@@ -3,7 +3,6 @@ agreement with scikit-learn and with musclesyneRgies' reference results, recover
 
 from __future__ import annotations
 
-import doctest
 import warnings
 
 import numpy as np
@@ -13,8 +12,6 @@ from scipy.optimize import nnls
 from sklearn.base import clone
 from sklearn.decomposition import NMF as SklearnNMF
 
-import synlib.nmf
-import synlib.plots.synergies
 from synlib.metrics import match_synergies, r2_centred, r2_global, vaf
 from synlib.nmf import NMF, check_nonnegative_data, linearity_rank, nnls_activations, rank_sweep, select_rank
 
@@ -260,13 +257,3 @@ def test_recovers_the_true_synergies_of_the_linear_simulated_cohort():
         model = NMF(len(truth), n_restarts=5, random_state=0).fit(part.X)
         similarities.extend(match_synergies(model.synergies_, truth).similarity)
     assert np.median(similarities) >= 0.95
-
-
-# ---------------------------------------------------------------- docstring examples
-@pytest.mark.parametrize("module", [synlib.nmf, synlib.plots.synergies])
-def test_docstring_examples_run(module):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
