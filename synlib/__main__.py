@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         handler.addFilter(_dask_errors_only)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler])
     logging.getLogger("synlib").setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    from synlib import book, runner
+    from synlib import book, paths, runner
     from synlib.plan import PlanError, load_plan
 
     try:
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                 ran = sum(s["status"] == "ok" for s in summaries[plan.name])
                 skipped = sum(s["status"] == "skipped" for s in summaries[plan.name])
                 print(f"synlib: study {plan.name!r}: {ran} executed, {skipped} unchanged and skipped; "
-                      f"notebooks in book/_generated/{plan.name}/, results in results/{plan.name}/",
+                      f"notebooks in {paths.generated_root() / plan.name}, results in {paths.results_dir(plan.name)}",
                       file=sys.stderr)
             if failed:
                 print(f"synlib: failed studies: {', '.join(failed)}", file=sys.stderr)

@@ -219,6 +219,7 @@ def test_several_plans_run_as_one_workload(workspace, capsys):
     assert code == 0
     err = capsys.readouterr().err
     assert "study 'runner-test': 3 executed" in err and "study 'runner-second': 3 executed" in err
+    assert f"results in {paths.results_dir('runner-second')}" in err   # where they are, not the default
     for study in ("runner-test", "runner-second"):
         assert pd.read_csv(paths.results_dir(study) / "total.csv")["total"].tolist() == [13]
 
