@@ -339,20 +339,16 @@ class _Queue:
     """
 
     def __init__(self, plans: list[Plan], jobs: list[Job]):
-        self.plans = {plan.name: plan for plan in plans}
         self.rank = {plan.name: i for i, plan in enumerate(plans)}
         self.pending: dict[tuple[str, str], Job] = {(j.plan, j.run_id): j for j in jobs}
         self.running: set[tuple[str, str]] = set()
         self.failed: set[tuple[str, str]] = set()
-
-    def _needs(self, job: Job) -> set[tuple[str, str]]:
-        plan = self.plans[job.plan]
-        run = next(r for r in plan.runs if r.id == job.run_id)
-        return {(job.plan, d.id) for d in upstream(plan, run)}
+        self.needs = {(plan.name, run.id): {(plan.name, d.id) for d in upstream(plan, run)}
+                      for plan in plans for run in plan.runs}
 
     def ready(self) -> list[Job]:
         waiting = set(self.pending) | self.running | self.failed
-        return [j for j in self.pending.values() if not self._needs(j) & waiting]
+        return [j for key, j in self.pending.items() if not self.needs[key] & waiting]
 
     def start(self, job: Job) -> None:
         del self.pending[(job.plan, job.run_id)]
@@ -368,7 +364,7 @@ class _Queue:
         while changed:
             changed = False
             for key, j in list(self.pending.items()):
-                if self._needs(j) & self.failed:
+                if self.needs[key] & self.failed:
                     del self.pending[key]
                     self.failed.add(key)
                     blocked.append(j)
@@ -430,9 +426,12 @@ def run_plans(
     summaries: dict[str, list[dict[str, Any]]] = {plan.name: [] for plan in plans}
     to_run: list[Job] = []
     for plan in plans:
-        fresh = [job for job in selected[plan.name] if force or not job.is_current()]
-        summaries[plan.name] += [{"run": job.run_id, "status": "skipped", "seconds": 0.0}
-                                 for job in selected[plan.name] if job not in fresh]
+        fresh = []
+        for job in selected[plan.name]:
+            if force or not job.is_current():
+                fresh.append(job)
+            else:
+                summaries[plan.name].append({"run": job.run_id, "status": "skipped", "seconds": 0.0})
         if fresh:
             log.info("%s: %d to run, %d up to date (skipped)", plan.name, len(fresh), len(summaries[plan.name]))
         else:

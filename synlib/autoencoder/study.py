@@ -3,7 +3,8 @@
 This is what the autoencoder chapter runs: split each participant's envelopes
 into training and held-out repetitions, train all participants × seeds in one
 batch (:func:`synlib.autoencoder.train_autoencoders`), and measure the fits the
-way the NMF chapter does (:func:`fit_pairs` does the same for several pairs at once), so the trade-off chapter can put them side by side.
+way the NMF chapter does, so the trade-off chapter can put them side by side.
+:func:`fit_pairs` does the same for several pairs at once.
 """
 
 from __future__ import annotations
