@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STUDIES ?= simulated shoulder validation
+STUDIES ?= simulated simulated-nonlinear shoulder gait verdict validation
 JOBS   ?= 2
 
 .PHONY: book test venv run clean benchmarks

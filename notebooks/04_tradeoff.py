@@ -13,13 +13,13 @@
 # %% [markdown]
 # # The trade-off
 #
-# The NMF chapter and the sixteen autoencoder chapters each fitted synergies to every participant and
-# wrote their fits to the study's result tables. This chapter puts them side by side: how well each
-# configuration reconstructs the held-out EMG envelopes, and how physiologically interpretable its
-# synergies are. The paper's claim is that the two do not go together — the encoder/decoder pairs
-# that reconstruct best are not those whose synergies make sense, and a ReLU encoder with a tanh
-# decoder gave the most interpretable ones. Here the claim is checked on this study's data with
-# every measure computed from the saved arrays.
+# The NMF chapter and the sixteen autoencoder chapters each fitted synergies to every participant, at
+# every rank of the study's rank design and, for the autoencoders, from several seeds. This chapter
+# puts them side by side: how well each configuration reconstructs the held-out EMG envelopes, and
+# how its synergies fare on measures that do not take NMF as their answer. The paper's claims are
+# that the two do not go together — the encoder/decoder pairs that reconstruct best are not those
+# whose synergies make sense — and that a ReLU encoder with a tanh decoder gave the most
+# physiological synergies. Both are checked here, with intervals, on this study's data.
 
 # %% tags=["parameters"]
 study = "simulated"
@@ -27,17 +27,21 @@ dataset = "simulated"
 dataset_options = {}
 participants = None
 seed = 0
-interpretability = "nmf_similarity"
+test_repetitions = None
+interpretability = "consistency"
 reconstruction = "r2_test"
+alpha = 0.05
+chance_draws = 100
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
-from synlib import tradeoff
+from synlib import results, tradeoff
 from synlib.plots import tradeoff as tradeoff_plots
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -46,54 +50,67 @@ for name, role in ((reconstruction, "reconstruction"), (interpretability, "inter
     if name not in tradeoff.MEASURES or tradeoff.MEASURES[name].better is None:
         raise ValueError(f"{role}={name!r} must be a measure with a better side; choose from "
                          f"{[m for m, s in tradeoff.MEASURES.items() if s.better]}")
+if not 0 < alpha < 1:
+    raise ValueError(f"alpha={alpha!r} must be in (0, 1)")
 
 # %% [markdown]
 # ## The measures
 #
-# One row per participant, configuration and seed: the fit tables of the upstream chapters, plus
+# One row per participant, configuration, rank and seed: the fit tables of the upstream chapters, plus
 # measures computed here from their synergies and held-out activations (`synlib.tradeoff.load_study_table`).
 #
 # - **Reconstruction**: R² on the held-out repetition, centred on each muscle's mean (the authors'
 #   group's definition), and on the training repetitions.
-# - **Similarity to NMF**: each autoencoder synergy is paired with one of the same participant's NMF
-#   synergies by the Hungarian method on cosine similarity, and the matched similarities are averaged
-#   (the group paired greedily by largest dot product; that pairing is kept as a second column for
-#   comparison). The matched activation coefficients are compared by Pearson correlation, as the
-#   group did. NMF compared with itself scores 1 by construction: it is the reference.
-# - **Sparseness**: Hoyer's (2004) measure of each synergy vector, 0 when all muscles weigh the same and
-#   1 when a single muscle carries it, averaged over a participant's synergies. It describes the
-#   synergies; the physiology does not say how sparse they should be, so it names no "best" pair.
-# - **Negative values**: the fractions of negative synergy weights and of negative activation samples —
-#   a muscle cannot be inhibited below rest by a synergy, nor a synergy be recruited negatively.
-# - **Saturation**: the share of encoder outputs (before scaling) and of decoder outputs at the
-#   bounds of their activation — sigmoid within 10⁻³ of 0 or 1, tanh of ±1, ReLU exactly 0 (a dead
-#   unit); a linear unit never saturates. A saturated unit has lost its graded response.
-# - **Consistency across participants**: the mean matched similarity of a participant's synergies to
-#   every other participant's, for the same configuration and seed.
-# - **Recovery of the truth**, on simulated data only: mean matched similarity to the true synergies.
+# - **NMF-likeness**: each autoencoder synergy is paired with one of the same participant's NMF
+#   synergies at the same rank (Hungarian method on cosine similarity; the group's greedy pairing is a
+#   second column), and the matched activations are correlated (Pearson, as the group did). NMF scores
+#   1 against itself by construction, so this measures how NMF-like a pair is — the paper's own
+#   comparison — not physiology; it is named so throughout.
+# - **Measures that take no method as their answer** (ours): consistency across participants (mean
+#   matched similarity of a participant's synergies to the other participants'); the fraction of
+#   negative activations (a synergy cannot be recruited negatively); dead units (a unit whose
+#   activation never varies); sigmoid/tanh outputs at their bounds (a ReLU at 0 is silence, not
+#   saturation); the similarity of each decoder's weights to its *effective* synergies (mean
+#   Jacobian; 1 for NMF and linear decoders); Hoyer sparseness (descriptive: physiology does not say
+#   how sparse a synergy should be).
+# - **Recovery of the truth**, on simulated data only: matched similarity per true synergy (an
+#   unmatched true synergy counts 0), precision (per extracted synergy: an extra synergy that matches
+#   nothing counts 0), correlation with the true activations and the error of each synergy's preferred
+#   reach direction; each similarity beside its chance level (same synergies, muscles shuffled).
 #
-# The Hungarian pairing, the sparseness, saturation and consistency measures and the statistics below
-# are our choices; the paper's own comparison rests on similarity and correlation with NMF.
+# The model kept for each participant, configuration and rank is the seed with the lowest
+# *training* loss; held-out data and truth never choose it. "Best" is never an arg-max: it is the set
+# of pairs that a Holm-corrected Wilcoxon test against the best median cannot tell apart from it
+# (α = `alpha`), and every median comes with a 95 % bootstrap interval over participants. These
+# choices are ours.
 
 # %%
-table = tradeoff.load_study_table(study, participants)
-measures = tradeoff.measures_in(table)
-interpretability_measures = tradeoff.measures_in(table, "interpretability")
-truth_measures = tradeoff.measures_in(table, "truth")
+truth = tradeoff.study_truth(study, test_repetitions)
+table = tradeoff.load_study_table(study, participants, chance_draws=chance_draws, **truth)
+headline_rule = table.loc[table["headline"].astype(bool), "rule"].iloc[0]
+rows = tradeoff.headline_rows(table)
+measures = [m for m in tradeoff.measures_in(rows) if tradeoff.MEASURES[m].kind not in ("check", "stability")]
+judged = [m for m in measures if tradeoff.MEASURES[m].better and tradeoff.MEASURES[m].kind != "reconstruction"]
 missing = [m for m in (reconstruction, interpretability) if m not in measures]
 if missing:
     raise ValueError(f"study {study!r} has no values of {missing}; it has {measures}")
-summary = tradeoff.config_summary(table, measures)
-n_participants = table["participant"].nunique()
-print(f"study {study!r} (dataset {dataset!r}): {n_participants} participants, "
-      f"{table['config'].nunique()} configurations, seeds {sorted(table['seed'].unique().tolist())}")
+summary = tradeoff.config_summary(rows, measures)
+intervals = tradeoff.interval_summary(rows, measures, random_state=seed)
+n_participants = rows["participant"].nunique()
+seeds = sorted(table["seed"][table["method"] == "AE"].unique().tolist())
+results.write_table(intervals.assign(rule=headline_rule), study, "tradeoff_intervals")
 glue("n_participants", float(n_participants), display=False)
-summary.round(3)
+glue("n_seeds", float(len(seeds)), display=False)
+display(Markdown(
+    f"Study `{study}` (dataset `{dataset}`): {n_participants} participants, {rows['config'].nunique()} "
+    f"configurations at the headline rank rule `{headline_rule}` (ranks "
+    f"{sorted(rows['k'].unique().tolist())}), {len(seeds)} seed(s) per pair, participant and rank "
+    f"({seeds}); rank labels fitted: {sorted(table['rule'].unique().tolist())}."))
 
 # %% [markdown]
 # ## Each measure over the sixteen pairs
 #
-# Each heat map shows the median over participants (each participant's value averaged over seeds) for
+# Each heat map shows the median over participants of the kept models at the headline rank, for
 # every encoder activation (rows) and decoder activation (columns). Brighter is better in every
 # panel: the colour scale is reversed for measures where less is better.
 
@@ -103,15 +120,37 @@ tradeoff_plots.pair_heatmaps(summary, [m for m in measures if tradeoff.MEASURES[
 plt.show()
 
 # %%
-tradeoff_plots.pair_heatmaps(summary, interpretability_measures, ncols=3)
+tradeoff_plots.pair_heatmaps(summary, [m for m in measures if tradeoff.MEASURES[m].kind != "reconstruction"],
+                             ncols=3)
 plt.show()
+
+# %% [markdown]
+# ## Seeds
+#
+# Each pair was trained from several initial weights. The spread of the held-out R² across seeds and
+# the matched similarity of the seeds' synergies (1 = every seed finds the same synergies) say whether
+# a pair's result is a property of the pair or of one run. The kept model is the seed with the lowest
+# training loss.
+
+# %%
+seed_rows = table[table["headline"].astype(bool) & (table["method"] == "AE")]
+seed_summary = (seed_rows.groupby("config")[["seed_stability", "seed_spread_r2_test"]].median()
+                .reindex(tradeoff.config_order(seed_rows["config"].unique())))
+seed_summary.columns = ["median similarity between seeds", "median SD of held-out R² across seeds"]
+display(seed_summary.round(3))
+if len(seeds) > 1:
+    glue("seed_stability_median", float(seed_rows["seed_stability"].median()), display=False)
+    glue("seed_stability_lowest_pair", float(seed_summary.iloc[:, 0].min()), display=False)
+    display(Markdown(f"Median similarity between seeds over all pairs: {seed_rows['seed_stability'].median():.3f}; "
+                     f"lowest pair median {seed_summary.iloc[:, 0].min():.3f} "
+                     f"({seed_summary.iloc[:, 0].idxmin()})."))
 
 # %% [markdown]
 # ## Reconstruction against interpretability
 #
 # Each dot is an autoencoder pair, placed by its median reconstruction and its median score on the
 # chosen interpretability measure. The pairs on the Pareto front are those that no other pair beats on
-# both at once; every other pair gives up something for nothing. The star is NMF.
+# both at once. The star is NMF.
 
 # %%
 maximize = (True, tradeoff.MEASURES[interpretability].better == "higher")
@@ -121,23 +160,30 @@ glue("pareto_fig", fig, display=False)
 plt.show()
 front = tradeoff.pareto_front(summary[summary["method"] != tradeoff.NMF], reconstruction, interpretability,
                               maximize=maximize)
-front = front[front["pareto"]].sort_values(reconstruction)
-glue("n_pareto_pairs", float(len(front)), display=False)
-front[["config", reconstruction, interpretability]].round(3)
+glue("n_pareto_pairs", float(front["pareto"].sum()), display=False)
 
 # %% [markdown]
-# ## Participant by participant
+# ## The best pairs, with intervals
 #
-# The medians hide how much participants differ. Each coloured point below is one participant; the
-# grey diamond and bar are the median and the interquartile range over participants.
+# Medians and 95 % bootstrap intervals over participants; the coloured pairs are the top set, those
+# that cannot be told apart from the best median (Holm-corrected Wilcoxon against it).
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 0.35 * summary.shape[0] + 1.5), sharey=True)
-tradeoff_plots.participant_spread(table, reconstruction, ax=axes[0])
-tradeoff_plots.participant_spread(table, interpretability, ax=axes[1])
-axes[1].set_ylabel("")
+top_r = tradeoff.top_set(rows, reconstruction, alpha=alpha)
+top_i = tradeoff.top_set(rows, interpretability, alpha=alpha)
+chance_column = tradeoff.CHANCE.get(interpretability)
+chance = float(rows[chance_column].median()) if chance_column in rows else None
+fig, axes = plt.subplots(1, 2, figsize=(12, 0.3 * summary.shape[0] + 1.5))
+tradeoff_plots.interval_plot(intervals, reconstruction, ax=axes[0], top=top_r.loc[top_r["in_top"], "config"])
+tradeoff_plots.interval_plot(intervals, interpretability, ax=axes[1], chance=chance,
+                             top=top_i.loc[top_i["in_top"], "config"])
 fig.tight_layout()
 plt.show()
+smallest = tradeoff.smallest_pvalue(n_participants)
+if smallest >= alpha:
+    display(Markdown(f"**With {n_participants} participants no Wilcoxon test can reach p < {alpha}** (the "
+                     f"smallest attainable p is {smallest:.3g}, before correction): every pair stays in the "
+                     "top set, and this study cannot separate the pairs."))
 
 # %% [markdown]
 # ## Statistics across participants
@@ -145,71 +191,99 @@ plt.show()
 # Participants are the blocks. For each measure the Friedman test asks whether the configurations
 # differ at all, and Kendall's W (0 to 1) says how consistently participants rank them. The Spearman
 # correlation ρ compares the ranking of the pairs by reconstruction with their ranking by each
-# interpretability measure, oriented so that ρ > 0 means "better reconstruction goes with better
-# interpretability" (measures where less is better are reversed).
+# measure, oriented so that ρ > 0 means "better reconstruction goes with a better score".
 
 # %%
-friedman = tradeoff.friedman_test(table, measures)
-agreement = tradeoff.rank_agreement(summary, reconstruction, interpretability_measures + truth_measures)
-spearman = agreement.rename(columns={"rho": "spearman_rho", "pvalue": "spearman_pvalue",
-                                     "n_configurations": "spearman_n_pairs"})
-statistics = friedman.merge(spearman, on="measure", how="left")
+friedman = tradeoff.friedman_test(rows, measures)
+agreement = tradeoff.rank_agreement(summary, reconstruction, judged)
+statistics = friedman.merge(agreement.rename(columns={"rho": "spearman_rho", "pvalue": "spearman_pvalue"}),
+                            on="measure", how="left")
 statistics.insert(1, "label", [tradeoff.MEASURES[m].label for m in statistics["measure"]])
-display(statistics.round(4))
-rho = agreement.set_index("measure").loc[interpretability, "rho"]
-friedman_by_measure = friedman.set_index("measure")
-glue("rank_correlation_rho", float(rho), display=False)
-glue("friedman_reconstruction_pvalue", float(friedman_by_measure.loc[reconstruction, "pvalue"]), display=False)
-glue("friedman_interpretability_pvalue", float(friedman_by_measure.loc[interpretability, "pvalue"]),
-     display=False)
-glue("kendalls_w_reconstruction", float(friedman_by_measure.loc[reconstruction, "kendalls_w"]), display=False)
-glue("kendalls_w_interpretability", float(friedman_by_measure.loc[interpretability, "kendalls_w"]),
-     display=False)
+statistics["pvalue"] = [tradeoff.format_pvalue(p) for p in statistics["pvalue"]]
+display(statistics.drop(columns=["n_configurations_y"], errors="ignore").round(3))
+glue("rank_correlation_rho", float(agreement.set_index("measure").loc[interpretability, "rho"]), display=False)
 
 # %% [markdown]
-# Post hoc, every pair of configurations is compared with a Wilcoxon signed-rank test over participants,
-# with Holm's correction over all pairs of a measure; the effect size is the matched-pairs
-# rank-biserial correlation (+1 when the first configuration is better for every participant, −1 when
-# worse). The table lists the comparisons that involve the best pair on either axis.
+# ## The rank
+#
+# A rank rule that picks fewer synergies than the data hold makes every method merge synergies. Each
+# line is a pair: its rank among the sixteen on each measure, at each rank label of the study's
+# design (on simulated data the true rank and one either side), on the participants fitted at every
+# label.
 
 # %%
-h = tradeoff.headline(summary, reconstruction, interpretability)
-best_pairs = {h["best_reconstruction_pair"], h["best_interpretability_pair"], tradeoff.NMF}
-pairwise = (tradeoff.pairwise_wilcoxon(table, reconstruction), tradeoff.pairwise_wilcoxon(table, interpretability))
-posthoc = (pd.concat(pairwise, ignore_index=True)
-           .query("config_a in @best_pairs and config_b in @best_pairs"))
-posthoc.round(4)
+for measure in dict.fromkeys([reconstruction, interpretability]):
+    sensitivity = tradeoff.rank_sensitivity(table, measure)
+    if sensitivity["rule"].nunique() > 1:
+        ax = tradeoff_plots.rank_lines(sensitivity, measure)
+        ax.set_title(f"{tradeoff.MEASURES[measure].label}: {sensitivity['n_participants'].iloc[0]} participants")
+        plt.show()
+    else:
+        display(Markdown(f"Only one rank label was fitted: no rank sensitivity for {measure}."))
 
 # %% [markdown]
-# ## What this dataset says
+# ## The paper's claims on this dataset
+#
+# Claim 1, "the best-reconstructing pairs are not the most interpretable", is *reproduced* when the
+# top sets on reconstruction and on the interpretability measure share no pair, *not reproduced*
+# when they share one, and *not distinguishable* when either top set holds every pair. Claim 2,
+# "ReLU encoder + tanh decoder gives the most physiological synergies", is *reproduced* when
+# relu/tanh is alone in the top set, *not reproduced* when it is outside it, and *not
+# distinguishable* when it shares it. Each claim is judged on every measure and every rank label.
 
 # %%
-display(Markdown(tradeoff.describe_headline(h)))
-for key in ("best_reconstruction_pair", "best_interpretability_pair"):
-    glue(key, h[key], display=False)
-    glue(f"{key}_label", Pretty(h[key]), display=False)
-for key, value in h.items():
-    if key.startswith(("best_", "nmf_")) and not key.endswith("_pair"):
-        glue(key, float(value), display=False)
+claims = tradeoff.claims_table(table, reconstruction, judged, alpha=alpha)
+results.write_table(claims.assign(study=study, headline_rule=headline_rule, headline_measure=interpretability),
+                    study, "tradeoff_claims")
+main = claims[(claims["rule"] == headline_rule) & (claims["interpretability"] == interpretability)].iloc[0]
+display(claims[claims["rule"] == headline_rule].drop(columns=["rule"]).round(3))
+ranks = tradeoff.measure_ranks(rows, judged + [reconstruction])
+ranks.insert(1, "label", [tradeoff.MEASURES[m].label for m in ranks["measure"]])
+display(Markdown(f"Where **{tradeoff.PAPER_PAIR}** ranks among the {int(ranks['n_pairs'].max())} pairs "
+                 "(1 = best median; in_top = cannot be told apart from the best):"))
+display(ranks.round(3))
+for measure, rank in zip(ranks["measure"], ranks["rank"]):
+    glue(f"paper_pair_rank_{measure}", float(rank), display=False)
+for key in ("claim1", "claim2"):
+    glue(f"{key}_verdict", Pretty(main[key]), display=False)
+glue("best_reconstruction_pair_label", Pretty(tradeoff.describe_set(main["top_reconstruction"], main["n_pairs"])),
+     display=False)
+glue("best_interpretability_pair_label", Pretty(tradeoff.describe_set(main["top_interpretability"], main["n_pairs"])),
+     display=False)
+display(Markdown(tradeoff.describe_claims(main, reconstruction, interpretability)))
 
 # %% [markdown]
 # ## Recovery of the ground truth
 #
-# On simulated data the true synergies are known. Each configuration's synergies are paired with the
-# true ones (Hungarian, cosine similarity) and the matched similarities averaged, a true synergy left
-# without a partner counting 0. This section is empty for recorded data.
+# On simulated data the truth says which synergies are right. Recovery and precision of every
+# configuration at the headline rank, with intervals and chance levels. This section is empty for
+# recorded data.
 
 # %%
+truth_measures = [m for m in ("truth_similarity", "truth_precision") if m in measures and tradeoff.CHANCE[m] in rows]
 if truth_measures:
-    tradeoff_plots.pair_heatmaps(summary, truth_measures, ncols=2)
+    fig, axes = plt.subplots(1, len(truth_measures), figsize=(6 * len(truth_measures), 0.3 * summary.shape[0] + 1.5))
+    for ax, measure in zip(np.atleast_1d(axes), truth_measures):
+        top = tradeoff.top_set(rows, measure, alpha=alpha, method=None)
+        tradeoff_plots.interval_plot(intervals, measure, ax=ax, chance=float(rows[tradeoff.CHANCE[measure]].median()),
+                                     top=top.loc[top["in_top"], "config"])
+    fig.tight_layout()
     plt.show()
-    best_truth = tradeoff.best_configuration(summary, "truth_similarity")
-    nmf_truth = summary.set_index("config").loc[tradeoff.NMF, "truth_similarity"]
-    glue("best_truth_pair", best_truth["config"], display=False)
-    glue("best_truth_pair_label", Pretty(best_truth["config"]), display=False)
-    glue("best_truth_value", float(best_truth["truth_similarity"]), display=False)
-    glue("nmf_truth_similarity", float(nmf_truth), display=False)
-    display(Markdown(f"The pair closest to the true synergies is **{best_truth['config']}** (median "
-                     f"similarity {best_truth['truth_similarity']:.3f}); NMF reaches {nmf_truth:.3f}."))
+    by_config = intervals.set_index(["measure", "config"])
+    nmf = by_config.loc[("truth_similarity", tradeoff.NMF)]
+    top_truth = tradeoff.top_set(rows, "truth_similarity", alpha=alpha)
+    glue("nmf_truth_similarity", float(nmf["median"]), display=False)
+    glue("nmf_truth_similarity_low", float(nmf["ci_low"]), display=False)
+    glue("nmf_truth_similarity_high", float(nmf["ci_high"]), display=False)
+    glue("truth_similarity_chance", float(rows["truth_similarity_chance"].median()), display=False)
+    glue("best_truth_pair_label", Pretty(tradeoff.describe_set(top_truth.loc[top_truth["in_top"], "config"],
+                                                               len(top_truth))), display=False)
+    beaten = tradeoff.top_set(rows, "truth_similarity", alpha=alpha, method=None)
+    glue("nmf_in_truth_top", Pretty("yes" if beaten.set_index("config").loc[tradeoff.NMF, "in_top"] else "no"),
+         display=False)
+    display(Markdown(f"NMF recovers the truth at a median {nmf['median']:.3f} (95 % interval "
+                     f"{nmf['ci_low']:.3f}–{nmf['ci_high']:.3f}; chance {rows['truth_similarity_chance'].median():.3f}). "
+                     f"The autoencoder pairs closest to the truth: "
+                     f"{tradeoff.describe_set(top_truth.loc[top_truth['in_top'], 'config'], len(top_truth))}."))
 else:
     display(Markdown("This study has no ground truth."))

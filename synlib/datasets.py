@@ -497,3 +497,36 @@ def musclesynergies_reference() -> list[dict]:
             "r2": float(np.ravel(record["R2"])[0]), "k": int(np.ravel(record["syns"])[0]),
         })
     return reference
+
+
+@register("gait-cohort")
+def gait_cohort() -> Dataset:
+    """musclesyneRgies' 15 gait participants (``SYNS.RData``): one averaged cycle of 13 muscle envelopes each.
+
+    The stored NMF input ``V`` of each participant is already filtered, rectified
+    and time-normalised to 200 points per gait cycle. No second cycle is stored,
+    so the held-out part is made by interleaving (ours): the even points of the
+    cycle are repetition 1 and the odd points repetition 2, 100 points each at a
+    nominal 100 Hz (one cycle per second). Holding out repetition 2 then tests
+    how well synergies fitted on half of the points of a cycle predict the other
+    half, an interpolation check rather than a new stride; the book says so.
+    Preprocessing must pass the envelopes through (see ``studies/gait.yml``).
+    """
+    reference = musclesynergies_reference()
+
+    def load_participant(participant: str) -> list[Trial]:
+        record = next(r for r in reference if r["participant"] == participant)
+        return [Trial(emg=np.ascontiguousarray(record["V"][start::2]), source=f"SYNS.RData, {participant}",
+                      meta={"participant": participant, "trial": f"{record['trial']}-{half}",
+                            "condition": "walking", "repetition": repetition,
+                            "onset": math.nan, "offset": math.nan})
+                for repetition, (start, half) in enumerate(((0, "even"), (1, "odd")), start=1)]
+
+    return Dataset(
+        name="gait-cohort", fs=100.0, muscles=GAIT_MUSCLES, participants=[r["participant"] for r in reference],
+        load_participant=load_participant,
+        info={**LICENCES["musclesyneRgies"], "units": "normalised envelope (musclesyneRgies' V)",
+              "description": "15 participants walking: one time-normalised gait cycle (200 points) of 13 "
+                             "lower-limb muscle envelopes each, split into even and odd points.",
+              "muscle_names": dict(GAIT_MUSCLE_NAMES)},
+    )

@@ -301,11 +301,14 @@ def negative_fraction(values) -> float:
 
 
 #: Output bounds of each activation, and whether reaching a bound means equality.
-#: ReLU's zero is exact (a "dead" output); sigmoid and tanh only approach their
-#: bounds, so they count as saturated within ``tol``. Linear never saturates.
+#: Sigmoid and tanh only approach their bounds, so they count as saturated within
+#: ``tol``. A ReLU output at 0 is silence, not saturation: NMF activations are
+#: silent in untuned directions too, so ReLU's zeros are not counted (a unit that
+#: is silent for every sample is a dead unit, see :func:`dead_unit_fraction`).
+#: Linear never saturates.
 ACTIVATION_BOUNDS: dict[str, tuple[tuple[float, ...], bool]] = {
     "linear": ((), True),
-    "relu": ((0.0,), True),
+    "relu": ((), True),
     "sigmoid": ((0.0, 1.0), False),
     "tanh": ((-1.0, 1.0), False),
 }
@@ -328,8 +331,8 @@ def saturation_fraction(values, activation: str, tol: float = 1e-3) -> float:
     """Share of an activation's outputs that sit at its bounds.
 
     Sigmoid outputs within ``tol`` of 0 or 1, tanh outputs within ``tol`` of ±1,
-    ReLU outputs exactly 0 (the unit is "dead" for that sample: no gradient flows
-    back through it); a linear output never saturates. The bounds are
+    where the gradient vanishes; ReLU and linear outputs never saturate (a ReLU
+    at 0 is a silent unit, as an NMF activation is in an untuned direction). The bounds are
     :data:`ACTIVATION_BOUNDS`; an activation added to the autoencoder registry
     (``synlib.autoencoder.ACTIVATIONS``) saturates within ``tol`` of its finite bounds.
 
@@ -347,7 +350,7 @@ def saturation_fraction(values, activation: str, tol: float = 1e-3) -> float:
     >>> saturation_fraction([0.0, 0.5, 0.9995, 0.3], "sigmoid")
     0.5
     >>> saturation_fraction([0.0, 0.0, 1e-9, 2.0], "relu")
-    0.5
+    0.0
     >>> saturation_fraction([-5.0, 5.0], "linear")
     0.0
     """
@@ -359,6 +362,107 @@ def saturation_fraction(values, activation: str, tol: float = 1e-3) -> float:
     for bound in bounds:
         at_bound |= (values == bound) if exact else (np.abs(values - bound) <= tol)
     return float(at_bound.mean())
+
+
+def dead_unit_fraction(activations, tol: float = 1e-3) -> float:
+    """Share of synergies whose activation never varies: units that do nothing.
+
+    A column of ``activations`` (samples × k) is dead when its standard deviation
+    is at most ``tol`` times the largest column's (or when every column is
+    constant): a ReLU unit that is silent for every sample, a sigmoid or tanh unit
+    stuck at a bound, a unit whose decoder weights were all clipped to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> C = np.array([[0.0, 1.0, 2.0], [0.0, 3.0, 2.0], [0.0, 2.0, 2.0]])
+    >>> round(dead_unit_fraction(C), 4)
+    0.6667
+    """
+    C = _finite_values(activations, "dead units")
+    if C.ndim != 2:
+        raise ValueError(f"activations must be samples × k, got shape {C.shape}")
+    if not tol >= 0:
+        raise ValueError(f"tol must be a non-negative fraction, got {tol!r}")
+    spread = C.std(axis=0)
+    if spread.max() <= 0:
+        return 1.0
+    return float((spread <= tol * spread.max()).mean())
+
+
+def row_similarity(A, B) -> np.ndarray:
+    """Cosine similarity of row i of ``A`` with row i of ``B`` (no matching).
+
+    For comparing two descriptions of the same units, e.g. a decoder's weight
+    vectors and its effective synergies. A zero row has similarity 0.
+
+    Examples
+    --------
+    >>> row_similarity([[1.0, 0.0], [1.0, 1.0]], [[2.0, 0.0], [1.0, 0.0]]).round(4).tolist()
+    [1.0, 0.7071]
+    """
+    A, B = _synergy_pair(A, B)
+    if A.shape != B.shape:
+        raise ValueError(f"row-by-row similarity needs sets of one shape, got {A.shape} and {B.shape}")
+    na, nb = np.linalg.norm(A, axis=1), np.linalg.norm(B, axis=1)
+    both = (na > 0) & (nb > 0)
+    out = np.zeros(len(A))
+    out[both] = (A[both] * B[both]).sum(axis=1) / (na[both] * nb[both])
+    return out
+
+
+def preferred_directions(activations, directions) -> np.ndarray:
+    """Each synergy's preferred movement direction, from cosine tuning (Georgopoulos et al. 1982).
+
+    The mean activation of each condition is regressed on the condition's unit
+    movement direction, ``a = b0 + b · u``; the preferred direction is ``b / |b|``.
+
+    Parameters
+    ----------
+    activations : array-like of shape (n_conditions, k)
+        Mean activation of each synergy in each condition.
+    directions : array-like of shape (n_conditions, d)
+        Movement direction of each condition (normalised here).
+
+    Returns
+    -------
+    ndarray of shape (k, d)
+        Unit vectors (a zero row for an untuned synergy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    >>> preferred_directions(1 + u @ [[0.0], [2.0]], u).round(6).tolist()
+    [[0.0, 1.0]]
+    """
+    A = _finite_values(activations, "preferred directions")
+    U = _finite_values(directions, "preferred directions")
+    if A.ndim != 2 or U.ndim != 2 or len(A) != len(U):
+        raise ValueError(f"activations {A.shape} and directions {U.shape} must have one row per condition")
+    if len(U) <= U.shape[1]:
+        raise ValueError(f"cosine tuning in {U.shape[1]} dimensions needs more than {U.shape[1]} conditions, "
+                         f"got {len(U)}")
+    U = U / np.linalg.norm(U, axis=1, keepdims=True)
+    design = np.hstack([np.ones((len(U), 1)), U])
+    b = np.linalg.lstsq(design, A, rcond=None)[0][1:].T
+    norms = np.linalg.norm(b, axis=1, keepdims=True)
+    return np.divide(b, norms, out=np.zeros_like(b), where=norms > 0)
+
+
+def direction_error(activations, true_activations, synergies, true_synergies, directions) -> float:
+    """Mean angle (degrees) between the preferred directions of matched extracted and true synergies.
+
+    Synergies are matched to the truth as in :func:`truth_similarity`; each
+    matched pair's preferred directions (:func:`preferred_directions`, from the
+    per-condition mean activations) are compared. Over the matched pairs only: a
+    missing synergy shows in :func:`truth_similarity`, not here.
+    """
+    matching, _ = _truth_matching(synergies, true_synergies)
+    mine = preferred_directions(activations, directions)[matching.cols]
+    true = preferred_directions(true_activations, directions)[matching.rows]
+    cosine = np.clip((mine * true).sum(axis=1), -1.0, 1.0)
+    return float(np.degrees(np.arccos(cosine)).mean())
 
 
 def _named_sets(synergy_sets) -> dict[str, np.ndarray]:
@@ -397,6 +501,25 @@ def cross_participant_similarity(synergy_sets) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["participant_a", "participant_b", "similarity"])
 
 
+def set_stability(synergy_sets) -> float:
+    """Mean matched similarity between every pair of synergy sets of one fit (e.g. its seeds).
+
+    The same computation as :func:`cross_participant_consistency`, applied to the
+    sets that one participant and configuration gave from different initial
+    weights: 1 when every seed finds the same synergies. NaN with a single set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> set_stability([np.eye(2), np.eye(2)[::-1]])
+    1.0
+    """
+    sets = _named_sets(synergy_sets)
+    if len(sets) < 2:
+        return float("nan")
+    return cross_participant_consistency(sets)
+
+
 def cross_participant_consistency(synergy_sets) -> float:
     """Consistency of a configuration across participants.
 
@@ -419,25 +542,89 @@ def _truth_matching(synergies, true_synergies) -> tuple[Matching, int]:
 
 
 def truth_similarity(synergies, true_synergies) -> float:
-    """How well extracted synergies recover the true ones (simulated data).
+    """Recovery of the true synergies (simulated data): matched similarity per *true* synergy.
 
-    True and extracted synergies are paired (Hungarian, cosine similarity) and
-    the result is the mean similarity of the matched pairs, the "median matched
-    similarity" of the field when taken over participants. With fewer extracted
-    than true synergies only the extracted ones are paired (the shortfall shows
-    in the rank, not here); surplus extracted synergies are ignored.
+    True and extracted synergies are paired (Hungarian, cosine similarity); the
+    similarities of the matched pairs are summed and divided by the number of
+    true synergies, so a true synergy that no extracted one matches counts 0 —
+    two perfect synergies out of five score 0.4, not 1. Surplus extracted
+    synergies do not lower it; :func:`truth_precision` counts them.
 
     Examples
     --------
     >>> import numpy as np
-    >>> truth = np.eye(3)
-    >>> truth_similarity(truth[[2, 0, 1]] * 4, truth)
+    >>> truth = np.eye(5)
+    >>> truth_similarity(truth[[2, 0, 1, 4, 3]] * 4, truth)
     1.0
-    >>> round(truth_similarity(truth[:2] + [[0, 0, 1], [0, 0, 0]], truth), 4)
-    0.8536
+    >>> truth_similarity(truth[:2], truth)
+    0.4
     """
-    matching, _ = _truth_matching(synergies, true_synergies)
-    return float(matching.mean)
+    matching, k_true = _truth_matching(synergies, true_synergies)
+    return float(matching.similarity.sum() / k_true)
+
+
+def truth_precision(synergies, true_synergies) -> float:
+    """Precision of extracted synergies against the truth: matched similarity per *extracted* synergy.
+
+    The counterpart of :func:`truth_similarity`: the same Hungarian pairing, the
+    matched similarities summed and divided by the number of extracted synergies,
+    so an extra synergy that matches no true one counts 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.eye(4)[:3]
+    >>> truth_precision(truth[:2], truth)
+    1.0
+    >>> truth_precision(np.vstack([truth, [[0, 0, 0, 1.0]]]), truth)
+    0.75
+    """
+    synergies, true_synergies = _synergy_pair(synergies, true_synergies)
+    matching = match_synergies(true_synergies, synergies)
+    return float(matching.similarity.sum() / len(synergies))
+
+
+def shuffled_synergies(synergies, rng: np.random.Generator) -> np.ndarray:
+    """Each synergy's weights permuted across the muscles, independently per synergy.
+
+    A random non-negative synergy set with exactly the sparseness (Hoyer), the
+    norms and the weight distribution of ``synergies``, and no relation to any
+    muscle: the null model of :func:`chance_similarity`.
+    """
+    synergies = np.atleast_2d(np.asarray(synergies, dtype=float))
+    return rng.permuted(synergies, axis=1)
+
+
+def chance_similarity(measure, synergies, reference, *, n_draws: int = 200, random_state=0) -> float:
+    """What ``measure(synergies, reference)`` scores by chance: its mean over shuffled synergies.
+
+    The synergies are replaced ``n_draws`` times by :func:`shuffled_synergies`
+    (same sparseness, muscles permuted) and matched to ``reference`` the same way
+    as the real ones; the mean is the chance level that a similarity must be
+    judged against (random non-negative vectors already score about 0.6).
+
+    Parameters
+    ----------
+    measure : callable
+        ``measure(synergies, reference) -> float``, e.g. :func:`truth_similarity`.
+    synergies, reference : array-like of shape (k, n_muscles) and (k_ref, n_muscles)
+    n_draws : int, default 200
+    random_state : int
+        Seed of the permutations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.eye(6)[:3] + 0.1
+    >>> chance = chance_similarity(truth_similarity, truth, truth)
+    >>> bool(0.2 < chance < truth_similarity(truth, truth))
+    True
+    """
+    if not (isinstance(n_draws, (int, np.integer)) and n_draws >= 1):
+        raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}")
+    rng = np.random.default_rng(random_state)
+    synergies = np.atleast_2d(np.asarray(synergies, dtype=float))
+    return float(np.mean([measure(shuffled_synergies(synergies, rng), reference) for _ in range(n_draws)]))
 
 
 def activation_truth_correlation(activations, true_activations, synergies, true_synergies) -> float:

@@ -667,19 +667,29 @@ def select_rank(sweep: RankSweep, method: str = "threshold", *, threshold: float
 class StudyFit:
     """NMF fitted to every participant of a study, with held-out evaluation.
 
-    ``table`` has one row per participant with the columns of ``nmf_fits.csv``
-    (CONTRIBUTING.md); ``arrays`` holds ``<participant>.synergies``,
-    ``.activations_train`` and ``.activations_test`` (the content of
-    ``nmf_synergies.npz``); ``curve`` is every participant's rank sweep (the
-    content of ``nmf_rank_curve.csv``); ``sweeps`` the :class:`RankSweep` of each
+    ``table`` has one row per participant × fitted rank with the columns of
+    ``nmf_fits.csv`` (CONTRIBUTING.md); ``arrays`` holds
+    ``<participant>.k<k>.synergies``, ``.activations_train`` and
+    ``.activations_test`` (the content of ``nmf_synergies.npz``); ``ranks`` is the
+    :func:`synlib.ranks.rank_table` of the study (``nmf_ranks.csv``): which rank
+    each rule picked; ``curve`` is every participant's rank sweep (the content of
+    ``nmf_rank_curve.csv``); ``sweeps`` the :class:`RankSweep` of each
     participant; ``test_repetitions`` the repetitions held out.
     """
 
     table: pd.DataFrame
     arrays: dict[str, np.ndarray]
+    ranks: pd.DataFrame
     curve: pd.DataFrame
     sweeps: dict[str, RankSweep]
     test_repetitions: list[int]
+
+    def headline(self) -> pd.DataFrame:
+        """The rows of ``table`` at each participant's headline rank."""
+        from synlib.ranks import headline_ranks
+
+        k = headline_ranks(self.ranks)
+        return self.table[self.table["k"] == self.table["participant"].map(k)].reset_index(drop=True)
 
 
 def held_out_repetitions(repetitions, test_repetitions=None) -> list[int]:
@@ -698,9 +708,10 @@ def held_out_repetitions(repetitions, test_repetitions=None) -> list[int]:
 
 
 def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: int = 10,
-                     max_iter: int = 1000, rank_method: str = "threshold", threshold: float = 0.80,
-                     test_repetitions=None, random_state=0, **options) -> StudyFit:
-    """Sweep ranks on each participant's training repetitions, choose the rank, test on the rest.
+                     max_iter: int = 1000, rank_rule: str = "r2_0.80", rank_rules=(), rank_offsets=(0,),
+                     sensitivity_participants=None, test_repetitions=None, random_state=0,
+                     **options) -> StudyFit:
+    """Sweep ranks on each participant's training repetitions, apply the rank rules, test on the rest.
 
     Parameters
     ----------
@@ -712,11 +723,16 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
         Ranks to sweep (default 1 … number of muscles).
     n_restarts, max_iter : int
         As in :func:`rank_sweep`.
-    rank_method : {"threshold", "linearity", "cv"}
-        How the rank is chosen (:func:`select_rank`); "cv" holds out each training
-        repetition in turn.
-    threshold : float
-        R² threshold of the "threshold" rule (0.80, the authors' group).
+    rank_rule : str
+        The headline rank rule (:mod:`synlib.ranks`; the group's ``"r2_0.80"`` by default,
+        ``"truth"`` on simulated data).
+    rank_rules : list of str
+        Further rules whose ranks are fitted too, for the rank sensitivity; ``"cv"``
+        holds out each training repetition in turn.
+    rank_offsets : list of int
+        Offsets around the headline rank that are fitted too (e.g. ``[-1, 1]``).
+    sensitivity_participants : list of str, optional
+        The participants fitted at the other rules' ranks and the offsets (default: all).
     test_repetitions : int or list of int, optional
         Repetitions held out (default: :func:`held_out_repetitions`). Held-out
         activations are non-negative least squares on the fixed synergies.
@@ -725,40 +741,57 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
     **options
         Passed to :func:`rank_sweep` (``tol``, ``window``, ``device``, ...).
     """
-    from synlib import metrics
+    from synlib import metrics, ranks as rank_rules_module
 
-    if rank_method not in RANK_METHODS:
-        raise ValueError(f"rank_method={rank_method!r}; allowed: {', '.join(RANK_METHODS)}")
+    rules = [rank_rules_module.check_rule(r) for r in dict.fromkeys([rank_rule, *rank_rules])]
     held_out = held_out_repetitions(envelopes.rows["repetition"], test_repetitions)
-    ranks = list(ranks) if ranks is not None else list(range(1, len(envelopes.muscles) + 1))
-    rows, curves, arrays, sweeps = [], [], {}, {}
-    for participant in participants or envelopes.participants:
+    swept = list(ranks) if ranks is not None else list(range(1, len(envelopes.muscles) + 1))
+    participants = list(participants or envelopes.participants)
+    curves, sweeps, parts, picks = [], {}, {}, {}
+    for participant in participants:
         part = envelopes.select(participant)
         is_test = part.rows["repetition"].astype(int).isin(held_out).to_numpy()
         train, test = part.select(mask=~is_test), part.select(mask=is_test)
-        cv_groups = train.rows["repetition"].to_numpy() if rank_method == "cv" else None
-        sweep = sweeps[participant] = rank_sweep(train.X, ranks, n_restarts, max_iter=max_iter,
+        cv_groups = train.rows["repetition"].to_numpy() if "cv" in rules else None
+        sweep = sweeps[participant] = rank_sweep(train.X, swept, n_restarts, max_iter=max_iter,
                                                  random_state=random_state, cv_groups=cv_groups, **options)
-        k = select_rank(sweep, rank_method, threshold=threshold)
-        model = sweep.models[k]
+        truth = part.true_synergies.get(participant)
+        picks[participant] = {rule: rank_rules_module.rule_rank(sweep, rule, None if truth is None else len(truth))
+                              for rule in rules}
+        parts[participant] = (train, test, truth)
         curves.append(sweep.curve.assign(participant=participant))
-        row = {"participant": participant, "method": "NMF", "encoder": "", "decoder": "", "k": k,
-               "seed": random_state, "r2_train": model.r2_, "r2_global_train": model.r2_global_,
-               "vaf_train": model.vaf_, "r2_test": np.nan, "r2_global_test": np.nan, "vaf_test": np.nan,
-               "truth_similarity": np.nan}
-        activations_test = np.zeros((0, k))
-        if len(test.X):
-            activations_test = model.transform(test.X)
-            reconstruction = model.inverse_transform(activations_test)
-            row.update(r2_test=metrics.r2_centred(test.X, reconstruction),
-                       r2_global_test=metrics.r2_global(test.X, reconstruction),
-                       vaf_test=metrics.vaf(test.X, reconstruction))
-        if participant in part.true_synergies:
-            row["truth_similarity"] = metrics.match_synergies(part.true_synergies[participant], model.synergies_).mean
-        rows.append(row)
-        arrays[f"{participant}.synergies"] = model.synergies_
-        arrays[f"{participant}.activations_train"] = model.activations_
-        arrays[f"{participant}.activations_test"] = activations_test
+    table = rank_rules_module.rank_table(picks, rank_rule, rank_offsets, n_muscles=len(envelopes.muscles),
+                                         sensitivity_participants=sensitivity_participants)
+    rows, arrays = [], {}
+    for participant, ks in rank_rules_module.ranks_by_participant(table).items():
+        train, test, truth = parts[participant]
+        sweep = sweeps[participant]
+        for k in ks:
+            if k not in sweep.models:
+                # an offset rank beyond the sweep (k_true + 1 above max_rank)
+                sweep.models[k] = rank_sweep(train.X, [k], n_restarts, max_iter=max_iter,
+                                             random_state=random_state, **options).models[k]
+            model = sweep.models[k]
+            row = {"participant": participant, "method": "NMF", "encoder": "", "decoder": "", "k": k,
+                   "seed": random_state, "r2_train": model.r2_, "r2_global_train": model.r2_global_,
+                   "vaf_train": model.vaf_, "r2_test": np.nan, "r2_global_test": np.nan, "vaf_test": np.nan,
+                   "truth_similarity": np.nan, "truth_precision": np.nan}
+            activations_test = np.zeros((0, k))
+            if len(test.X):
+                activations_test = model.transform(test.X)
+                reconstruction = model.inverse_transform(activations_test)
+                row.update(r2_test=metrics.r2_centred(test.X, reconstruction),
+                           r2_global_test=metrics.r2_global(test.X, reconstruction),
+                           vaf_test=metrics.vaf(test.X, reconstruction))
+            if truth is not None:
+                row["truth_similarity"] = metrics.truth_similarity(model.synergies_, truth)
+                row["truth_precision"] = metrics.truth_precision(model.synergies_, truth)
+            rows.append(row)
+            prefix = f"{participant}.k{k}."
+            arrays[prefix + "synergies"] = model.synergies_
+            arrays[prefix + "activations_train"] = model.activations_
+            arrays[prefix + "activations_test"] = activations_test
     curve = pd.concat(curves, ignore_index=True)
     curve = curve[["participant", "k", "restart", "r2_centred", "r2_global", "vaf", "n_iter", "best"]]
-    return StudyFit(table=pd.DataFrame(rows), arrays=arrays, curve=curve, sweeps=sweeps, test_repetitions=held_out)
+    return StudyFit(table=pd.DataFrame(rows), arrays=arrays, ranks=table, curve=curve, sweeps=sweeps,
+                    test_repetitions=held_out)

@@ -25,7 +25,9 @@ A plan is a YAML file (``studies/*.yml``)::
       part: "A simulated cohort"    # caption of this plan's part of the book
       after: [results]              # narrative pages (book/<page>.md) placed after the chapters
 
-``needs`` entries may use shell wildcards (``03_ae_*``).
+``needs`` entries may use shell wildcards (``03_ae_*``). An entry ``"<plan>:<run>"``
+names a run of another plan (``"simulated:04_tradeoff"``): when both plans are
+run in one command the run waits for it, and its key enters this run's cache key.
 """
 
 from __future__ import annotations
@@ -165,6 +167,8 @@ def load_plan(path: str | Path) -> Plan:
         raise PlanError(f"study plan {path}: run ids {duplicated} appear more than once")
     for run in runs:
         for pattern in run.needs:
+            if ":" in pattern:
+                continue  # another plan's run, resolved when the plans run together
             if not any(fnmatch.fnmatchcase(other, pattern) for other in ids):
                 raise PlanError(f"{path.name}: run {run.id!r} needs {pattern!r}, which matches no run")
     plan = Plan(
@@ -181,8 +185,19 @@ def load_plan(path: str | Path) -> Plan:
 
 
 def upstream(plan: Plan, run: Run) -> list[Run]:
-    """The runs ``run`` needs, directly."""
+    """The runs of ``plan`` that ``run`` needs, directly."""
     return [r for r in plan.runs if r.id != run.id and any(fnmatch.fnmatchcase(r.id, p) for p in run.needs)]
+
+
+def external_needs(run: Run) -> list[tuple[str, str]]:
+    """The (plan name, run id pattern) of each other plan's run that ``run`` needs.
+
+    Examples
+    --------
+    >>> external_needs(Run("v", Path("v.py"), {}, needs=("simulated:04_*", "02_nmf")))
+    [('simulated', '04_*')]
+    """
+    return [tuple(p.split(":", 1)) for p in run.needs if ":" in p]
 
 
 def _check_acyclic(plan: Plan) -> None:

@@ -41,7 +41,7 @@ from typing import Any, Iterator
 import jupytext
 
 from synlib import paths
-from synlib.plan import Plan, PlanError, Run, parameters_digest, upstream
+from synlib.plan import Plan, PlanError, Run, external_needs, parameters_digest, upstream
 from synlib.progress import progress
 from synlib.results import atomic_write_bytes, os_error_reason
 
@@ -176,7 +176,21 @@ class Job:
             return False
 
 
-def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any]) -> list[Job]:
+def _recorded_keys(plan_name: str, pattern: str) -> list[str]:
+    """Cache keys of another plan's runs matching ``pattern``, as recorded by their last run."""
+    folder = paths.cache_dir() / "runs" / plan_name
+    keys = []
+    for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if fnmatch.fnmatchcase(record.stem, pattern):
+            try:
+                keys.append(json.loads(record.read_text()).get("key", ""))
+            except (OSError, ValueError):
+                keys.append("")
+    return keys
+
+
+def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any], known: dict[tuple[str, str], str] | None = None
+              ) -> list[Job]:
     """Resolve parameters and keys of ``runs``.
 
     An override that no notebook of the plan declares is refused (a typo, most
@@ -195,6 +209,17 @@ def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any]) -> list[Jo
     keys: dict[str, str] = {}
     jobs: dict[str, Job] = {}
 
+    def _external_keys(run: Run) -> list[str]:
+        found = []
+        for name, pattern in external_needs(run):
+            keys = ([k for (p, r), k in (known or {}).items() if p == name and fnmatch.fnmatchcase(r, pattern)]
+                    or _recorded_keys(name, pattern))
+            found += keys
+            if not keys:
+                raise PlanError(f"{plan.path.name}: run {run.id!r} needs {name}:{pattern}, which has neither run "
+                                f"yet nor is part of this command; run plan {name!r} first or together with it")
+        return found
+
     def key_of(run: Run) -> str:
         if run.id not in keys:
             parameters = check_parameters(run, overrides)
@@ -205,6 +230,7 @@ def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any]) -> list[Jo
                 source,
                 data_digest(parameters),
                 *sorted(key_of(dep) for dep in upstream(plan, run)),
+                *sorted(_external_keys(run)),
             ):
                 h.update(part.encode())
             keys[run.id] = h.hexdigest()
@@ -344,6 +370,9 @@ class _Queue:
         self.running: set[tuple[str, str]] = set()
         self.failed: set[tuple[str, str]] = set()
         self.needs = {(plan.name, run.id): {(plan.name, d.id) for d in upstream(plan, run)}
+                      | {(other.name, r.id) for name, pattern in external_needs(run)
+                         for other in plans if other.name == name
+                         for r in other.runs if fnmatch.fnmatchcase(r.id, pattern)}
                       for plan in plans for run in plan.runs}
 
     def ready(self) -> list[Job]:
@@ -413,7 +442,10 @@ def run_plans(
     overrides = overrides if overrides is not None else [{} for _ in plans]
     if len(overrides) != len(plans):
         raise ValueError(f"one dict of overrides per plan: {len(plans)} plans, {len(overrides)} dicts")
-    selected = {plan.name: make_jobs(plan, plan.select(only), o or {}) for plan, o in zip(plans, overrides)}
+    selected, known = {}, {}
+    for plan, o in zip(plans, overrides):  # in order: a plan's external needs come from earlier plans
+        selected[plan.name] = make_jobs(plan, plan.select(only), o or {}, known)
+        known.update({(plan.name, job.run_id): job.key for job in selected[plan.name]})
     for plan in plans:
         check_data(plan, selected[plan.name])
     # fail before any notebook runs, not after the first one finished

@@ -53,20 +53,29 @@ MEASURES: dict[str, Measure] = {
     "r2_test": Measure("R² (held out)", "higher", "reconstruction"),
     "r2_global_test": Measure("R² about the grand mean (held out)", "higher", "reconstruction"),
     "vaf_test": Measure("VAF (held out)", "higher", "reconstruction"),
-    "nmf_similarity": Measure("similarity to NMF synergies", "higher", "interpretability"),
-    "nmf_similarity_greedy": Measure("similarity to NMF synergies (greedy pairing)", "higher",
-                                     "interpretability"),
-    "nmf_activation_correlation": Measure("correlation with NMF activations", "higher",
-                                          "interpretability"),
+    # NMF-likeness: NMF scores 1 by construction, so it says how NMF-like a pair is, not how physiological
+    "nmf_similarity": Measure("NMF-likeness: similarity to NMF synergies", "higher", "nmf-likeness"),
+    "nmf_similarity_greedy": Measure("NMF-likeness, greedy pairing", "higher", "nmf-likeness"),
+    "nmf_activation_correlation": Measure("NMF-likeness: correlation with NMF activations", "higher",
+                                          "nmf-likeness"),
     "hoyer": Measure("Hoyer sparseness of synergies", None, "interpretability"),
-    "negative_weights": Measure("fraction of negative synergy weights", "lower", "interpretability"),
     "negative_activations": Measure("fraction of negative activations", "lower", "interpretability"),
-    "hidden_saturation": Measure("saturated encoder outputs", "lower", "interpretability"),
-    "output_saturation": Measure("saturated decoder outputs", "lower", "interpretability"),
+    "dead_units": Measure("fraction of dead units", "lower", "interpretability"),
+    "hidden_saturation": Measure("saturated encoder outputs (sigmoid, tanh)", "lower", "interpretability"),
+    "output_saturation": Measure("saturated decoder outputs (sigmoid, tanh)", "lower", "interpretability"),
     "consistency": Measure("similarity across participants", "higher", "interpretability"),
-    "truth_similarity": Measure("similarity to true synergies", "higher", "truth"),
+    "effective_similarity": Measure("decoder weights against effective synergies", "higher", "interpretability"),
+    "seed_stability": Measure("similarity across seeds", "higher", "stability"),
+    "truth_similarity": Measure("recovery of the true synergies", "higher", "truth"),
+    "truth_precision": Measure("precision against the true synergies", "higher", "truth"),
     "truth_activation_correlation": Measure("correlation with true activations", "higher", "truth"),
+    "direction_error": Measure("error of preferred directions (degrees)", "lower", "truth"),
+    "negative_weights": Measure("fraction of negative synergy weights (a check: 0 by the clip)", None, "check"),
 }
+
+#: Chance levels computed beside the similarity measures (same synergies, muscles shuffled).
+CHANCE = {"truth_similarity": "truth_similarity_chance", "truth_precision": "truth_precision_chance",
+          "nmf_similarity": "nmf_similarity_chance"}
 
 _FITS_COLUMNS = ("participant", "method", "encoder", "decoder", "k", "seed", "r2_train", "r2_test")
 _AE_TABLE = re.compile(r"^ae_fits_([A-Za-z0-9]+)_([A-Za-z0-9]+)$")
@@ -160,7 +169,7 @@ def _array(arrays: dict, key: str, source: str) -> np.ndarray:
     return arrays[key]
 
 
-def _row_measures(W, C_test, W_nmf, C_nmf_test) -> dict[str, float]:
+def _row_measures(W, C_train, C_test, W_nmf, C_nmf_test) -> dict[str, float]:
     hungarian = metrics.match_synergies(W, W_nmf)
     return {
         "nmf_similarity": hungarian.mean,
@@ -169,13 +178,14 @@ def _row_measures(W, C_test, W_nmf, C_nmf_test) -> dict[str, float]:
         "hoyer": float(np.nanmean(metrics.hoyer_sparseness(W))),
         "negative_weights": metrics.negative_fraction(W),
         "negative_activations": metrics.negative_fraction(C_test),
+        "dead_units": metrics.dead_unit_fraction(C_train),
     }
 
 
 def _add_consistency(table: pd.DataFrame, synergies: dict) -> pd.Series:
-    """Mean similarity of each row's synergies to the other participants' (same configuration and seed)."""
+    """Mean similarity of each row's synergies to the other participants' (same configuration, rule and seed)."""
     consistency = pd.Series(np.nan, index=table.index)
-    for _, group in table.groupby(["config", "seed"], sort=False):
+    for _, group in table.groupby(["config", "rule", "seed"], sort=False):
         if len(group) < 2:
             continue
         sets = {table.at[i, "participant"]: synergies[i] for i in group.index}
@@ -187,29 +197,56 @@ def _add_consistency(table: pd.DataFrame, synergies: dict) -> pd.Series:
     return consistency
 
 
-def load_study_table(study: str, participants=None, *, true_synergies=None,
-                     true_activations_test=None, saturation_tol: float = 1e-3) -> pd.DataFrame:
-    """One tidy row per participant × configuration × seed, with every measure.
+def _add_seed_measures(table: pd.DataFrame, synergies: dict) -> pd.DataFrame:
+    """``kept`` (the seed with the lowest training loss), ``seed_stability`` and ``seed_spread_r2_test``."""
+    table = table.copy()
+    table["kept"] = True
+    table["seed_stability"] = np.nan
+    table["seed_spread_r2_test"] = np.nan
+    for _, group in table.groupby(["participant", "config", "rule"], sort=False):
+        if len(group) < 2:
+            continue
+        # chosen by training loss only, never by held-out data or truth
+        loss = group["final_loss"] if "final_loss" in group else group["r2_train"].rsub(1)
+        table.loc[group.index, "kept"] = group.index == loss.idxmin()
+        table.loc[group.index, "seed_stability"] = metrics.set_stability({i: synergies[i] for i in group.index})
+        table.loc[group.index, "seed_spread_r2_test"] = float(group["r2_test"].std(ddof=1))
+    return table
 
-    Reads ``nmf_fits.csv``, ``nmf_synergies.npz`` and every ``ae_fits_<enc>_<dec>.csv``
-    with its ``ae_<enc>_<dec>.npz`` (see CONTRIBUTING.md) and adds to the fit
-    columns, from the arrays:
 
-    - ``nmf_similarity`` / ``nmf_similarity_greedy``: mean matched cosine similarity
-      to the same participant's NMF synergies (Hungarian / the group's greedy pairing);
-    - ``nmf_activation_correlation``: mean Pearson r of the matched held-out activations;
+def load_study_table(study: str, participants=None, *, true_synergies=None, true_activations_test=None,
+                     directions_test=None, saturation_tol: float = 1e-3, chance_draws: int = 100) -> pd.DataFrame:
+    """One tidy row per participant × configuration × rank rule × seed, with every measure.
+
+    Reads ``nmf_fits.csv``, ``nmf_ranks.csv``, ``nmf_synergies.npz`` and every
+    ``ae_fits_<enc>_<dec>.csv`` with its ``ae_<enc>_<dec>.npz`` (see
+    CONTRIBUTING.md). A fit at rank k appears once for every rule label of
+    ``nmf_ranks.csv`` that stands for k (column ``rule``; ``headline`` marks the
+    headline rule). Added to the fit columns, from the arrays:
+
+    - NMF-likeness (named so: NMF scores 1 against itself): ``nmf_similarity`` /
+      ``nmf_similarity_greedy``, the mean matched cosine similarity to the same
+      participant's NMF synergies at the same rank (Hungarian / the group's greedy
+      pairing), and ``nmf_activation_correlation``, the mean Pearson r of the
+      matched held-out activations; ``nmf_similarity_chance`` is its chance level;
     - ``hoyer``: mean Hoyer sparseness of the synergies;
-    - ``negative_weights``, ``negative_activations``: fractions of negative values;
-    - ``hidden_saturation``, ``output_saturation``: share of encoder outputs
-      (``hidden_test``) and decoder outputs (``output_test``) at their
-      activation's bounds (NaN for NMF);
+    - ``negative_activations``: fraction of negative held-out activations;
+      ``negative_weights`` is kept as a check of the decoder clip (always 0);
+    - ``dead_units``: fraction of units whose training activation never varies;
+    - ``hidden_saturation``, ``output_saturation``: share of sigmoid or tanh
+      outputs at their bounds (ReLU zeros are silence, not saturation; NaN for NMF);
     - ``consistency``: mean similarity to the other participants' synergies of the
-      same configuration and seed (NaN with a single participant);
-    - ``truth_similarity``, ``truth_activation_correlation``: recovery of the ground
-      truth, computed when ``true_synergies`` (and ``true_activations_test``) are
-      given, else taken from the fit tables when they carry ``truth_similarity``.
-
-    NMF rows compare NMF with itself: their NMF similarity and correlation are 1.
+      same configuration, rule and seed (NaN with a single participant);
+    - ``effective_similarity`` (from the fit tables; 1 for NMF): mean cosine between each
+      unit's decoder weights and its effective synergy (mean Jacobian);
+    - ``kept``: the seed with the lowest training loss of each participant, configuration
+      and rank (the model kept; chosen on training data only); ``seed_stability``, the
+      mean matched similarity between the seeds' synergies, and ``seed_spread_r2_test``;
+    - on simulated data, ``truth_similarity`` (matched similarity per true synergy),
+      ``truth_precision`` (per extracted synergy), each with its chance level
+      (``*_chance``: the same synergies with their muscles shuffled), and when
+      ``true_activations_test`` is given ``truth_activation_correlation`` and, with
+      ``directions_test``, ``direction_error``.
 
     Parameters
     ----------
@@ -220,13 +257,17 @@ def load_study_table(study: str, participants=None, *, true_synergies=None,
     true_synergies : dict of str to ndarray of shape (k_true, n_muscles), optional
     true_activations_test : dict of str to ndarray of shape (n_test, k_true), optional
         True activations over the held-out samples, in the order of ``activations_test``.
+    directions_test : dict of str to (ndarray of shape (n_test,), ndarray of shape (n_conditions, d)), optional
+        Each held-out sample's condition index and each condition's movement direction
+        (:func:`reach_directions`), for ``direction_error``.
     saturation_tol : float, default 1e-3
         See :func:`synlib.metrics.saturation_fraction`.
+    chance_draws : int, default 100
+        Shuffles per row for the chance levels.
 
     Returns
     -------
     DataFrame
-        The fit columns, ``config`` and the measures above.
     """
     ae_names = ae_tables_on_disk(study)
     if not ae_names:
@@ -234,18 +275,23 @@ def load_study_table(study: str, participants=None, *, true_synergies=None,
                                 f"{paths.results_dir(study)}; run the autoencoder chapter first")
     nmf = _read_fits(study, "nmf_fits")
     keep = select_participants(nmf["participant"], participants)
+    rank_rows = results.read_table(study, "nmf_ranks")
+    rank_rows = rank_rows[rank_rows["participant"].astype(str).isin(keep)]
     nmf_arrays = results.read_arrays(study, "nmf_synergies")
     nmf_source = str(results.arrays_path(study, "nmf_synergies"))
-    W_nmf = {p: _array(nmf_arrays, f"{p}.synergies", nmf_source) for p in keep}
-    C_nmf = {p: _array(nmf_arrays, f"{p}.activations_test", nmf_source) for p in keep}
+
+    def nmf_at(p, k, field):
+        return _array(nmf_arrays, f"{p}.k{int(k)}.{field}", nmf_source)
 
     rows, synergies, activations = [], [], []
     for _, fit in nmf[nmf["participant"].isin(keep)].iterrows():
-        p = fit["participant"]
-        measures = _row_measures(W_nmf[p], C_nmf[p], W_nmf[p], C_nmf[p])
-        rows.append({**fit.to_dict(), **measures, "hidden_saturation": np.nan, "output_saturation": np.nan})
-        synergies.append(W_nmf[p])
-        activations.append(C_nmf[p])
+        p, k = fit["participant"], fit["k"]
+        W, C = nmf_at(p, k, "synergies"), nmf_at(p, k, "activations_test")
+        measures = _row_measures(W, nmf_at(p, k, "activations_train"), C, W, C)
+        rows.append({**fit.to_dict(), **measures, "hidden_saturation": np.nan, "output_saturation": np.nan,
+                     "effective_similarity": 1.0})
+        synergies.append(W)
+        activations.append(C)
     for name in ae_names:
         encoder, decoder = _AE_TABLE.match(name).groups()
         fits = _read_fits(study, name)
@@ -256,18 +302,19 @@ def load_study_table(study: str, participants=None, *, true_synergies=None,
         arrays = results.read_arrays(study, f"ae_{encoder}_{decoder}")
         source = str(results.arrays_path(study, f"ae_{encoder}_{decoder}"))
         for _, fit in fits[fits["participant"].isin(keep)].iterrows():
-            p = fit["participant"]
-            prefix = f"{p}.s{int(fit['seed'])}."
+            p, k, seed = fit["participant"], int(fit["k"]), int(fit["seed"])
+            prefix = f"{p}.k{k}.s{seed}."
             W = _array(arrays, prefix + "synergies", source)
             C = _array(arrays, prefix + "activations_test", source)
             try:
-                measures = _row_measures(W, C, W_nmf[p], C_nmf[p])
+                measures = _row_measures(W, _array(arrays, prefix + "activations_train", source), C,
+                                         nmf_at(p, k, "synergies"), nmf_at(p, k, "activations_test"))
                 measures["hidden_saturation"] = metrics.saturation_fraction(
                     _array(arrays, prefix + "hidden_test", source), encoder, saturation_tol)
                 measures["output_saturation"] = metrics.saturation_fraction(
                     _array(arrays, prefix + "output_test", source), decoder, saturation_tol)
             except ValueError as exc:
-                raise ValueError(f"{source}, participant {p}, seed {int(fit['seed'])} "
+                raise ValueError(f"{source}, participant {p}, rank {k}, seed {seed} "
                                  f"(against {nmf_source}): {exc}") from exc
             rows.append({**fit.to_dict(), **measures})
             synergies.append(W)
@@ -275,17 +322,84 @@ def load_study_table(study: str, participants=None, *, true_synergies=None,
 
     table = pd.DataFrame(rows)
     table["config"] = [config_label(m, e, d) for m, e, d in zip(table["method"], table["encoder"], table["decoder"])]
-    table["consistency"] = _add_consistency(table, synergies)
+    table["nmf_similarity_chance"] = [
+        metrics.chance_similarity(lambda A, B: metrics.match_synergies(A, B).mean, W, nmf_at(p, k, "synergies"),
+                                  n_draws=chance_draws, random_state=i)
+        for i, (W, p, k) in enumerate(zip(synergies, table["participant"], table["k"]))]
     if true_synergies is not None:
-        table["truth_similarity"] = [metrics.truth_similarity(W, true_synergies[p])
-                                     for W, p in zip(synergies, table["participant"])]
+        truth = [true_synergies[p] for p in table["participant"]]
+        table["truth_similarity"] = [metrics.truth_similarity(W, T) for W, T in zip(synergies, truth)]
+        table["truth_precision"] = [metrics.truth_precision(W, T) for W, T in zip(synergies, truth)]
+        for measure in ("truth_similarity", "truth_precision"):
+            function = getattr(metrics, measure)
+            table[CHANCE[measure]] = [metrics.chance_similarity(function, W, T, n_draws=chance_draws, random_state=i)
+                                      for i, (W, T) in enumerate(zip(synergies, truth))]
     if true_activations_test is not None:
         if true_synergies is None:
             raise ValueError("true_activations_test needs true_synergies to pair the activations")
         table["truth_activation_correlation"] = [
             metrics.activation_truth_correlation(C, true_activations_test[p], W, true_synergies[p])
             for C, W, p in zip(activations, synergies, table["participant"])]
-    return table
+        if directions_test is not None:
+            table["direction_error"] = [
+                metrics.direction_error(_condition_means(C, *directions_test[p]),
+                                        _condition_means(true_activations_test[p], *directions_test[p]),
+                                        W, true_synergies[p], directions_test[p][1])
+                for C, W, p in zip(activations, synergies, table["participant"])]
+    # one row per rule label that stands for the fitted rank
+    labelled = table.reset_index().merge(rank_rows[["participant", "k", "rule", "headline"]],
+                                         on=["participant", "k"], how="inner")
+    order = labelled["index"].to_numpy()
+    by_row = {i: synergies[j] for i, j in enumerate(order)}
+    labelled = labelled.drop(columns="index")
+    labelled["consistency"] = _add_consistency(labelled, by_row)
+    return _add_seed_measures(labelled, by_row)
+
+
+def _condition_means(C: np.ndarray, condition: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    return np.stack([C[condition == c].mean(axis=0) for c in range(len(directions))])
+
+
+def reach_directions(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's condition index and each condition's reach direction (simulated reaching design).
+
+    Reach directions run from the simulator's start position to each target
+    (:func:`synlib.simulate.target_positions`); rows need ``plane`` and ``target``.
+    """
+    from synlib import simulate
+
+    targets = simulate.target_positions()
+    keys = list(zip(targets["plane"].astype(str), targets["target"].astype(int)))
+    index = {key: i for i, key in enumerate(keys)}
+    try:
+        condition = np.array([index[(str(p), int(t))] for p, t in zip(rows["plane"], rows["target"])])
+    except KeyError as exc:
+        raise ValueError(f"rows name a plane/target {exc.args[0]} that the simulated design lacks") from None
+    directions = targets[["x", "y", "z"]].to_numpy(dtype=float) - simulate.START_POSITION
+    return condition, directions
+
+
+def study_truth(study: str, test_repetitions=None) -> dict:
+    """The ground-truth arguments of :func:`load_study_table` for ``study``, or ``{}`` without truth.
+
+    Reads the study's envelopes (written by the preprocessing chapter); on
+    simulated data returns ``true_synergies``, ``true_activations_test`` and, for
+    the reaching design (rows with ``plane`` and ``target``), ``directions_test``.
+    """
+    from synlib.nmf import held_out_repetitions
+    from synlib.preprocess import Envelopes
+
+    if not results.arrays_path(study, "envelopes").exists():
+        return {}
+    envelopes = Envelopes.load(study)
+    if not envelopes.true_synergies:
+        return {}
+    _, test = envelopes.split(held_out_repetitions(envelopes.rows["repetition"], test_repetitions))
+    true_synergies, true_activations = truth_of_test_rows(test)
+    truth = {"true_synergies": true_synergies, "true_activations_test": true_activations}
+    if {"plane", "target"} <= set(test.rows.columns):
+        truth["directions_test"] = {p: reach_directions(test.select(participant=p).rows) for p in test.participants}
+    return truth
 
 
 def truth_of_test_rows(test_envelopes) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -301,34 +415,6 @@ def truth_of_test_rows(test_envelopes) -> tuple[dict[str, np.ndarray], dict[str,
     true_activations = {p: test_envelopes.select(participant=p).truth["activations"]
                         for p in test_envelopes.participants}
     return dict(test_envelopes.true_synergies), true_activations
-
-
-@dataclass(frozen=True)
-class MixingModes:
-    """The mixing mode of a simulated study, the other mode, and the study that holds the other."""
-
-    study: str
-    other: str
-    other_study: str
-
-
-def mixing_modes(study: str, dataset: str, dataset_options: dict) -> MixingModes:
-    """Which mixing mode ``study`` simulates and where the ground-truth chapters put the other one.
-
-    Examples
-    --------
-    >>> mixing_modes("simulated", "simulated", {})
-    MixingModes(study='linear', other='nonlinear', other_study='simulated-nonlinear')
-    """
-    from synlib import datasets
-
-    accepted = datasets.options(dataset)
-    if "mixing" not in accepted:
-        raise ValueError(f"the ground-truth chapters compare mixing modes of a simulated dataset; dataset "
-                         f"{dataset!r} takes no 'mixing' option (it takes {', '.join(accepted) or 'none'})")
-    mode = (dataset_options or {}).get("mixing", accepted["mixing"])
-    other = {"linear": "nonlinear", "nonlinear": "linear"}[mode]
-    return MixingModes(study=mode, other=other, other_study=f"{study}-{other}")
 
 
 def measures_in(table: pd.DataFrame, kind: str | None = None) -> list[str]:
@@ -483,20 +569,271 @@ def config_summary(table: pd.DataFrame, measures=None, statistic: str = "median"
     return summary.sort_values("config", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-def best_configuration(summary: pd.DataFrame, measure: str, method: str = "AE") -> pd.Series:
-    """The row of ``summary`` (among ``method``'s configurations) best on ``measure``.
+def headline_rows(table: pd.DataFrame, rule: str | None = None) -> pd.DataFrame:
+    """The kept models at the headline rank (or at rule label ``rule``): one row per participant × configuration."""
+    if rule is None:
+        chosen = table[table["headline"].astype(bool)]
+    else:
+        if rule not in set(table["rule"]):
+            raise ValueError(f"rank rule {rule!r} was not fitted in this study; it has {sorted(set(table['rule']))}")
+        chosen = table[table["rule"] == rule]
+    return chosen[chosen["kept"].astype(bool)].reset_index(drop=True)
 
-    Ties go to the first configuration in :func:`config_order`.
+
+def bootstrap_interval(values, *, statistic: str = "median", n_boot: int = 2000, level: float = 0.95,
+                       random_state=0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the median (or mean) of ``values`` (resampling participants).
+
+    NaN values are dropped; with fewer than 2 values the interval is (NaN, NaN).
+
+    Examples
+    --------
+    >>> lo, hi = bootstrap_interval([0.8, 0.82, 0.85, 0.9, 0.7, 0.88])
+    >>> bool(0.7 <= lo <= 0.84 <= hi <= 0.9)
+    True
+    """
+    if statistic not in ("median", "mean"):
+        raise ValueError(f"statistic {statistic!r} unknown; allowed: 'median', 'mean'")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(random_state)
+    draws = x[rng.integers(0, len(x), size=(n_boot, len(x)))]
+    stats_ = np.median(draws, axis=1) if statistic == "median" else draws.mean(axis=1)
+    tail = (1 - level) / 2
+    return float(np.quantile(stats_, tail)), float(np.quantile(stats_, 1 - tail))
+
+
+def interval_summary(table: pd.DataFrame, measures, *, n_boot: int = 2000, random_state=0) -> pd.DataFrame:
+    """Tidy medians with 95 % bootstrap intervals over participants: one row per configuration × measure.
+
+    ``table`` holds one row per participant × configuration (e.g. :func:`headline_rows`).
+    Columns: ``config``, ``measure``, ``n``, ``median``, ``ci_low``, ``ci_high``.
+    """
+    out = []
+    for config in config_order(table["config"].unique()):
+        rows = table[table["config"] == config]
+        for measure in measures:
+            values = rows.groupby("participant")[measure].mean().dropna()
+            if values.empty:
+                continue
+            lo, hi = bootstrap_interval(values, n_boot=n_boot, random_state=random_state)
+            out.append({"config": config, "measure": measure, "n": len(values), "median": float(values.median()),
+                        "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(out, columns=["config", "measure", "n", "median", "ci_low", "ci_high"])
+
+
+def top_set(table: pd.DataFrame, measure: str, *, alpha: float = 0.05, method: str = "AE") -> pd.DataFrame:
+    """The configurations that cannot be told apart from the best one on ``measure``.
+
+    The best is the configuration with the best median over participants; every
+    other one is compared with it by a Wilcoxon signed-rank test over
+    participants, Holm-corrected over the comparisons. A configuration whose
+    corrected p is at least ``alpha`` stays in the top set: "best" is this set,
+    not an arg-max. Returns one row per configuration: ``config``, ``median``,
+    ``pvalue_holm`` (NaN for the best), ``in_top`` and ``rank`` (1 = best median).
+    With fewer than 6 participants no two-sided Wilcoxon test reaches p < 0.05, so
+    every configuration stays in the set (see :func:`smallest_pvalue`).
     """
     better = MEASURES[measure].better if measure in MEASURES else None
     if better is None:
         raise ValueError(f"measure {measure!r} has no better direction; choose one of "
                          f"{[m for m, s in MEASURES.items() if s.better]}")
-    rows = summary[summary["method"] == method].dropna(subset=[measure])
-    if rows.empty:
-        raise ValueError(f"no {method} configuration has a value of {measure!r}")
-    values = rows[measure] if better == "higher" else -rows[measure]
-    return rows.loc[values.idxmax()]
+    wide = participant_table(table[table["method"] == method] if method else table, measure)
+    if wide.empty:
+        raise ValueError(f"no configuration has complete values of {measure!r}")
+    sign = 1.0 if better == "higher" else -1.0
+    medians = wide.median()
+    ranks = (sign * medians).rank(ascending=False, method="min").astype(int)
+    best = (sign * medians).idxmax()
+    others = [c for c in wide.columns if c != best]
+    pvalues = []
+    for c in others:
+        d = wide[best].to_numpy() - wide[c].to_numpy()
+        pvalues.append(1.0 if np.all(d == 0) or len(d) < 2 else float(stats.wilcoxon(d).pvalue))
+    adjusted = dict(zip(others, holm(pvalues))) if others else {}
+    out = pd.DataFrame({"config": wide.columns, "median": medians.to_numpy(),
+                        "pvalue_holm": [adjusted.get(c, np.nan) for c in wide.columns]})
+    out["in_top"] = (out["config"] == best) | (out["pvalue_holm"] >= alpha)
+    out["rank"] = out["config"].map(ranks).to_numpy()
+    return out.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def smallest_pvalue(n: int) -> float:
+    """The smallest two-sided p an exact Wilcoxon signed-rank test can give with ``n`` pairs: 2 / 2ⁿ.
+
+    Examples
+    --------
+    >>> smallest_pvalue(5)
+    0.0625
+    """
+    return float(2.0 / 2**n) if n >= 1 else float("nan")
+
+
+#: Verdicts on a claim.
+REPRODUCED, NOT_REPRODUCED, NOT_DISTINGUISHABLE = "reproduced", "not reproduced", "not distinguishable"
+
+#: The paper's favoured pair.
+PAPER_PAIR = "relu/tanh"
+
+
+def claim_verdicts(table: pd.DataFrame, reconstruction: str, interpretability: str, *, alpha: float = 0.05,
+                   pair: str = PAPER_PAIR) -> dict:
+    """The verdict on the paper's two claims for one dataset, one rank and one measure.
+
+    ``table`` holds one row per participant × configuration (:func:`headline_rows`).
+
+    - Claim 1, "the best-reconstructing pairs are not the most interpretable":
+      *reproduced* when the top sets (:func:`top_set`) on ``reconstruction`` and on
+      ``interpretability`` share no pair; *not reproduced* when they share one;
+      *not distinguishable* when either top set holds every pair.
+    - Claim 2, "``pair`` gives the most interpretable synergies": *reproduced* when
+      it is the only pair of the top set on ``interpretability``; *not reproduced*
+      when it is outside that set; *not distinguishable* when it shares the set.
+
+    Returns a dict with both verdicts, the top sets, ``pair``'s rank, and
+    ``n_participants``, ``smallest_p`` (the smallest attainable p at that size).
+    """
+    top_r = top_set(table, reconstruction, alpha=alpha)
+    top_i = top_set(table, interpretability, alpha=alpha)
+    n_pairs = len(top_i)
+    set_r = list(top_r.loc[top_r["in_top"], "config"])
+    set_i = list(top_i.loc[top_i["in_top"], "config"])
+    if len(set_r) == len(top_r) or len(set_i) == n_pairs:
+        claim1 = NOT_DISTINGUISHABLE
+    else:
+        claim1 = REPRODUCED if not set(set_r) & set(set_i) else NOT_REPRODUCED
+    if pair not in set(top_i["config"]):
+        claim2 = NOT_DISTINGUISHABLE
+    elif pair not in set_i:
+        claim2 = NOT_REPRODUCED
+    else:
+        claim2 = REPRODUCED if set_i == [pair] else NOT_DISTINGUISHABLE
+    rank = top_i.set_index("config")["rank"]
+    return {"reconstruction": reconstruction, "interpretability": interpretability,
+            "claim1": claim1, "claim2": claim2, "top_reconstruction": set_r, "top_interpretability": set_i,
+            "n_pairs": n_pairs, "pair": pair, "pair_rank": int(rank[pair]) if pair in rank else None,
+            "n_participants": int(table["participant"].nunique()),
+            "smallest_p": smallest_pvalue(int(table["participant"].nunique()))}
+
+
+def claims_table(table: pd.DataFrame, reconstruction: str, measures, *, alpha: float = 0.05,
+                 pair: str = PAPER_PAIR) -> pd.DataFrame:
+    """:func:`claim_verdicts` at every rank rule label and on every measure, with the numbers behind them.
+
+    One row per rule label × interpretability measure: ``rule``, ``interpretability``,
+    ``claim1``, ``claim2``, ``top_reconstruction`` and ``top_interpretability``
+    (";"-joined top sets), ``pair_rank``, ``n_pairs``, ``n_participants``,
+    ``smallest_p``, ``rho`` (Spearman correlation of the pairs' medians on the two
+    measures, oriented so that ρ > 0 means they agree), and ``pair_median``,
+    ``pair_ci_low``, ``pair_ci_high``, ``best_median`` on the interpretability measure.
+    """
+    out = []
+    for rule in dict.fromkeys(table["rule"]):
+        rows = headline_rows(table, rule)
+        summary = config_summary(rows, [reconstruction, *measures])
+        rho = rank_agreement(summary, reconstruction, measures).set_index("measure")["rho"]
+        for measure in measures:
+            v = claim_verdicts(rows, reconstruction, measure, alpha=alpha, pair=pair)
+            values = rows[rows["config"] == pair].groupby("participant")[measure].mean()
+            lo, hi = bootstrap_interval(values)
+            top = top_set(rows, measure, alpha=alpha)
+            out.append({"rule": rule, "interpretability": measure, "claim1": v["claim1"], "claim2": v["claim2"],
+                        "top_reconstruction": ";".join(v["top_reconstruction"]),
+                        "top_interpretability": ";".join(v["top_interpretability"]),
+                        "pair_rank": v["pair_rank"], "n_pairs": v["n_pairs"],
+                        "n_participants": v["n_participants"], "smallest_p": v["smallest_p"],
+                        "rho": float(rho.get(measure, np.nan)), "pair_median": float(values.median()),
+                        "pair_ci_low": lo, "pair_ci_high": hi, "best_median": float(top["median"].iloc[0])})
+    return pd.DataFrame(out)
+
+
+def format_pvalue(p: float) -> str:
+    """A p-value for a page: ``"< 1e-16"`` below double precision, never ``"0.0"``.
+
+    Examples
+    --------
+    >>> format_pvalue(0.0), format_pvalue(0.0312), format_pvalue(3e-9)
+    ('< 1e-16', '0.031', '3e-09')
+    """
+    if p is None or np.isnan(p):
+        return "n/a"
+    if p < 1e-16:
+        return "< 1e-16"
+    return f"{p:.3f}" if p >= 1e-3 else f"{p:.0e}"
+
+
+def describe_claims(claims: pd.Series, reconstruction: str, interpretability: str) -> str:
+    """Plain-language statement (Markdown) of one row of :func:`claims_table`.
+
+    Examples
+    --------
+    >>> row = pd.Series({"rule": "truth", "claim1": "reproduced", "claim2": "not reproduced",
+    ...                  "top_reconstruction": "relu/linear;linear/linear", "top_interpretability": "tanh/relu",
+    ...                  "pair_rank": 9, "n_pairs": 16, "n_participants": 15, "pair_median": 0.8,
+    ...                  "pair_ci_low": 0.7, "pair_ci_high": 0.85, "best_median": 0.9})
+    >>> print(describe_claims(row, "r2_test", "consistency"))  # doctest: +NORMALIZE_WHITESPACE
+    At the rank rule `truth`, with 15 participants: the pairs that cannot be told apart from the best on
+    R² (held out) are relu/linear, linear/linear; on similarity across participants, tanh/relu (best
+    median 0.900). **Claim 1** (the best-reconstructing pairs are not the most interpretable):
+    **reproduced**. **Claim 2** (relu/tanh gives the most interpretable synergies): **not reproduced** —
+    relu/tanh ranks 9th of 16 (median 0.800, 95 % interval 0.700–0.850).
+    """
+    r_label, i_label = MEASURES[reconstruction].label, MEASURES[interpretability].label
+    n = int(claims["n_pairs"])
+    return (f"At the rank rule `{claims['rule']}`, with {claims['n_participants']} participants: the pairs that "
+            f"cannot be told apart from the best on {r_label} are {describe_set(claims['top_reconstruction'], n)}; "
+            f"on {i_label}, {describe_set(claims['top_interpretability'], n)} (best median "
+            f"{claims['best_median']:.3f}). **Claim 1** (the best-reconstructing pairs are not the most "
+            f"interpretable): **{claims['claim1']}**. **Claim 2** ({PAPER_PAIR} gives the most interpretable "
+            f"synergies): **{claims['claim2']}** — {PAPER_PAIR} ranks {_ordinal(int(claims['pair_rank']))} of "
+            f"{claims['n_pairs']} (median {claims['pair_median']:.3f}, 95 % interval "
+            f"{claims['pair_ci_low']:.3f}–{claims['pair_ci_high']:.3f}).")
+
+
+def measure_ranks(table: pd.DataFrame, measures, pair: str = PAPER_PAIR) -> pd.DataFrame:
+    """Where ``pair`` ranks among the autoencoder pairs on each measure (1 = best median; ties share).
+
+    Returns ``measure``, ``rank``, ``n_pairs``, ``median``, ``ci_low``, ``ci_high``, ``in_top``.
+    """
+    out = []
+    intervals = interval_summary(table[table["config"] == pair], measures)
+    for measure in measures:
+        if MEASURES[measure].better is None:
+            continue
+        top = top_set(table, measure)
+        if pair not in set(top["config"]):
+            continue
+        row = top.set_index("config").loc[pair]
+        ci = intervals[intervals["measure"] == measure]
+        out.append({"measure": measure, "rank": int(row["rank"]), "n_pairs": len(top), "median": float(row["median"]),
+                    "ci_low": float(ci["ci_low"].iloc[0]) if len(ci) else np.nan,
+                    "ci_high": float(ci["ci_high"].iloc[0]) if len(ci) else np.nan,
+                    "in_top": bool(row["in_top"])})
+    return pd.DataFrame(out, columns=["measure", "rank", "n_pairs", "median", "ci_low", "ci_high", "in_top"])
+
+
+def rank_sensitivity(table: pd.DataFrame, measure: str, rules=None) -> pd.DataFrame:
+    """The ranking of the autoencoder pairs on ``measure`` at each rank rule label.
+
+    Computed on the participants fitted at every label (the rank-sensitivity
+    participants), kept models only. Returns ``rule``, ``config``, ``median``, ``rank``.
+    """
+    kept = table[table["kept"].astype(bool) & (table["method"] != NMF)]
+    rules = list(dict.fromkeys(kept["rule"])) if rules is None else list(rules)
+    complete = set.intersection(*(set(kept.loc[kept["rule"] == r, "participant"]) for r in rules))
+    sign = 1.0 if MEASURES[measure].better != "lower" else -1.0
+    out = []
+    for rule in rules:
+        rows = kept[(kept["rule"] == rule) & kept["participant"].isin(complete)]
+        medians = rows.groupby("config")[measure].median()
+        ranking = (sign * medians).rank(ascending=False, method="min")
+        out += [{"rule": rule, "config": c, "median": float(medians[c]), "rank": int(ranking[c]),
+                 "n_participants": len(complete)} for c in medians.index]
+    return pd.DataFrame(out, columns=["rule", "config", "median", "rank", "n_participants"])
 
 
 def rank_agreement(summary: pd.DataFrame, reconstruction: str, measures, method: str = "AE") -> pd.DataFrame:
@@ -561,76 +898,78 @@ def _rank_among(rows: pd.DataFrame, measure: str, config: str) -> int:
     return int(values.rank(ascending=False, method="min")[config])
 
 
-def headline(summary: pd.DataFrame, reconstruction: str, interpretability: str) -> dict:
-    """The numbers of the chapter's plain statement, from a configuration summary.
-
-    Among the autoencoder pairs: the best on ``reconstruction`` and its value, value
-    and rank (1 = best, ties share the better rank) on ``interpretability``; the
-    same for the best on ``interpretability``; the number of pairs; NMF's values
-    when the summary has NMF. Keys: ``best_reconstruction_pair``,
-    ``best_reconstruction_value``, ``best_reconstruction_pair_interpretability``,
-    ``best_reconstruction_pair_interpretability_rank``, ``best_interpretability_pair``,
-    ``best_interpretability_value``, ``best_interpretability_pair_reconstruction``,
-    ``best_interpretability_pair_reconstruction_rank``, ``n_pairs``,
-    ``nmf_reconstruction``, ``nmf_interpretability``, ``reconstruction``, ``interpretability``.
-    """
-    pairs = summary[summary["method"] != NMF].dropna(subset=[reconstruction, interpretability])
-    best_r = best_configuration(pairs, reconstruction)
-    best_i = best_configuration(pairs, interpretability)
-    nmf = summary[summary["method"] == NMF]
-    return {
-        "reconstruction": reconstruction,
-        "interpretability": interpretability,
-        "n_pairs": len(pairs),
-        "best_reconstruction_pair": best_r["config"],
-        "best_reconstruction_value": float(best_r[reconstruction]),
-        "best_reconstruction_pair_interpretability": float(best_r[interpretability]),
-        "best_reconstruction_pair_interpretability_rank": _rank_among(pairs, interpretability, best_r["config"]),
-        "best_interpretability_pair": best_i["config"],
-        "best_interpretability_value": float(best_i[interpretability]),
-        "best_interpretability_pair_reconstruction": float(best_i[reconstruction]),
-        "best_interpretability_pair_reconstruction_rank": _rank_among(pairs, reconstruction, best_i["config"]),
-        "nmf_reconstruction": float(nmf[reconstruction].iloc[0]) if len(nmf) else float("nan"),
-        "nmf_interpretability": float(nmf[interpretability].iloc[0]) if len(nmf) else float("nan"),
-    }
+# --- across datasets ------------------------------------------------------------------------------
 
 
-def describe_headline(h: dict, statistic: str = "median") -> str:
-    """A plain-language statement (Markdown) of :func:`headline`'s numbers.
+def read_claims(studies) -> pd.DataFrame:
+    """The ``tradeoff_claims`` tables of ``studies`` (written by each trade-off chapter), stacked."""
+    tables = []
+    for name in studies:
+        if not results.table_path(name, "tradeoff_claims").exists():
+            raise FileNotFoundError(f"study {name!r} has no {results.table_path(name, 'tradeoff_claims')}; "
+                                    "run its trade-off chapter first")
+        tables.append(results.read_table(name, "tradeoff_claims").assign(study=name))
+    return pd.concat(tables, ignore_index=True)
+
+
+def headline_claims(claims: pd.DataFrame) -> pd.Series:
+    """The row of one study's claims at its headline rule and on its headline measure."""
+    rows = claims[(claims["rule"] == claims["headline_rule"]) & (claims["interpretability"] == claims["headline_measure"])]
+    if rows.empty:
+        raise ValueError("these claims have no row at their headline rule and headline measure")
+    return rows.iloc[0]
+
+
+def describe_set(configs, n_pairs: int) -> str:
+    """A top set for a sentence: its pairs, or "all N pairs" when nothing was separated.
 
     Examples
     --------
-    >>> h = {"reconstruction": "r2_test", "interpretability": "nmf_similarity", "n_pairs": 16,
-    ...      "best_reconstruction_pair": "relu/linear", "best_reconstruction_value": 0.91,
-    ...      "best_reconstruction_pair_interpretability": 0.7,
-    ...      "best_reconstruction_pair_interpretability_rank": 12,
-    ...      "best_interpretability_pair": "relu/tanh", "best_interpretability_value": 0.95,
-    ...      "best_interpretability_pair_reconstruction": 0.85,
-    ...      "best_interpretability_pair_reconstruction_rank": 9,
-    ...      "nmf_reconstruction": 0.88, "nmf_interpretability": 1.0}
-    >>> print(describe_headline(h))  # doctest: +NORMALIZE_WHITESPACE
-    Of the 16 autoencoder pairs, **relu/linear** reconstructs best (median R² (held out) 0.910); its
-    synergies rank 12th on similarity to NMF synergies (0.700). The most interpretable synergies by
-    that measure come from **relu/tanh** (0.950), which ranks 9th on reconstruction (0.850). NMF
-    reaches 0.880 and 1.000 on the same two measures.
+    >>> describe_set(["relu/tanh", "tanh/tanh"], 16), describe_set(["a/a", "b/b"], 2)
+    ('relu/tanh, tanh/tanh', 'all 2 pairs')
     """
-    r_label = MEASURES[h["reconstruction"]].label
-    i_label = MEASURES[h["interpretability"]].label
-    if h["best_reconstruction_pair"] == h["best_interpretability_pair"]:
-        text = (f"Of the {h['n_pairs']} autoencoder pairs, **{h['best_reconstruction_pair']}** is best "
-                f"both on reconstruction ({statistic} {r_label} {h['best_reconstruction_value']:.3f}) and "
-                f"on {i_label} ({h['best_interpretability_value']:.3f}): on this dataset the two goals "
-                "do not pull apart.")
-    else:
-        text = (f"Of the {h['n_pairs']} autoencoder pairs, **{h['best_reconstruction_pair']}** reconstructs "
-                f"best ({statistic} {r_label} {h['best_reconstruction_value']:.3f}); its synergies rank "
-                f"{_ordinal(h['best_reconstruction_pair_interpretability_rank'])} on {i_label} "
-                f"({h['best_reconstruction_pair_interpretability']:.3f}). The most interpretable synergies "
-                f"by that measure come from **{h['best_interpretability_pair']}** "
-                f"({h['best_interpretability_value']:.3f}), which ranks "
-                f"{_ordinal(h['best_interpretability_pair_reconstruction_rank'])} on reconstruction "
-                f"({h['best_interpretability_pair_reconstruction']:.3f}).")
-    if not np.isnan(h["nmf_reconstruction"]):
-        text += (f" NMF reaches {h['nmf_reconstruction']:.3f} and {h['nmf_interpretability']:.3f} "
-                 "on the same two measures.")
-    return text
+    configs = [c for c in (configs.split(";") if isinstance(configs, str) else configs) if c]
+    return f"all {n_pairs} pairs" if len(configs) >= n_pairs else ", ".join(configs)
+
+
+def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
+    """One study's claims at its headline rule, formatted for a page: one row per measure."""
+    rows = claims[claims["rule"] == claims["headline_rule"]]
+    return pd.DataFrame({
+        "measure": [MEASURES[m].label for m in rows["interpretability"]],
+        "claim 1": rows["claim1"].to_numpy(),
+        "claim 2": rows["claim2"].to_numpy(),
+        "top pairs, reconstruction": [describe_set(t, n) for t, n in zip(rows["top_reconstruction"], rows["n_pairs"])],
+        "top pairs, measure": [describe_set(t, n) for t, n in zip(rows["top_interpretability"], rows["n_pairs"])],
+        f"{PAPER_PAIR} rank": [f"{int(r)} of {int(n)}" for r, n in zip(rows["pair_rank"], rows["n_pairs"])],
+        f"{PAPER_PAIR} median [95 % CI]": [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in
+                                           zip(rows["pair_median"], rows["pair_ci_low"], rows["pair_ci_high"])],
+        "best median": rows["best_median"].round(3).to_numpy(),
+        "participants": rows["n_participants"].to_numpy(),
+    })
+
+
+def verdict_shares(claims: pd.DataFrame) -> pd.DataFrame:
+    """Share of specifications giving each verdict, per claim (rows ``claim1``, ``claim2``)."""
+    verdicts = [REPRODUCED, NOT_REPRODUCED, NOT_DISTINGUISHABLE]
+    return pd.DataFrame({claim: claims[claim].value_counts(normalize=True).reindex(verdicts, fill_value=0.0)
+                         for claim in ("claim1", "claim2")}).T
+
+
+def describe_shares(shares: pd.DataFrame, n: int) -> str:
+    """Plain-language summary of :func:`verdict_shares`.
+
+    Examples
+    --------
+    >>> shares = pd.DataFrame({"reproduced": [0.5, 0.0], "not reproduced": [0.25, 0.75],
+    ...                        "not distinguishable": [0.25, 0.25]}, index=["claim1", "claim2"])
+    >>> print(describe_shares(shares, 8))  # doctest: +NORMALIZE_WHITESPACE
+    Over 8 specifications, claim 1 is reproduced in 50%, not reproduced in 25% and not distinguishable
+    in 25%; claim 2 is reproduced in 0%, not reproduced in 75% and not distinguishable in 25%.
+    """
+    parts = []
+    for claim, label in (("claim1", "claim 1"), ("claim2", "claim 2")):
+        row = shares.loc[claim]
+        parts.append(f"{label} is reproduced in {row[REPRODUCED]:.0%}, not reproduced in "
+                     f"{row[NOT_REPRODUCED]:.0%} and not distinguishable in {row[NOT_DISTINGUISHABLE]:.0%}")
+    return f"Over {n} specifications, " + "; ".join(parts) + "."

@@ -1,7 +1,7 @@
 """A fake but well-formed study results folder, for testing the chapters that read results.
 
 :func:`write_fake_study` writes what the NMF and autoencoder chapters write
-(``nmf_fits.csv``, ``nmf_synergies.npz``, ``ae_fits_<enc>_<dec>.csv``,
+(``nmf_fits.csv``, ``nmf_ranks.csv``, ``nmf_synergies.npz``, ``ae_fits_<enc>_<dec>.csv``,
 ``ae_<enc>_<dec>.npz``; see CONTRIBUTING.md) through :mod:`synlib.results`, so it
 lands under ``SYNLIB_RESULTS``. The numbers are invented, with a known shape: the
 pairs with a linear decoder reconstruct best, ``relu/tanh`` stays closest to the
@@ -86,12 +86,14 @@ def write_fake_study(study: str, n_participants: int = 4, k: int = 4, n_muscles:
         true_W[p] = _unit_rows(np.maximum(base + 0.3 * rng.normal(size=base.shape), 0.0) + 1e-3)
         true_C[p] = _activations(rng, n_test, k)
         W = _unit_rows(np.abs(true_W[p] + 0.03 * rng.normal(size=base.shape)))
-        nmf_arrays[f"{p}.synergies"] = W
-        nmf_arrays[f"{p}.activations_train"] = _activations(rng, n_train, k)
-        nmf_arrays[f"{p}.activations_test"] = np.maximum(true_C[p] + 0.02 * rng.normal(size=true_C[p].shape), 0)
+        nmf_arrays[f"{p}.k{k}.synergies"] = W
+        nmf_arrays[f"{p}.k{k}.activations_train"] = _activations(rng, n_train, k)
+        nmf_arrays[f"{p}.k{k}.activations_test"] = np.maximum(true_C[p] + 0.02 * rng.normal(size=true_C[p].shape), 0)
         similarity = metrics.truth_similarity(W, true_W[p]) if truth else np.nan
         nmf_rows.append(_fit_row(p, "NMF", "", "", k, 0, 0.82 + 0.02 * rng.normal(), similarity))
     results.write_table(pd.DataFrame(nmf_rows), study, "nmf_fits")
+    results.write_table(pd.DataFrame({"participant": participants, "rule": "r2_0.80", "k": k, "headline": True,
+                                      "offset": 0.0}), study, "nmf_ranks")
     results.write_arrays(study, "nmf_synergies", **nmf_arrays)
 
     for j, (encoder, decoder) in enumerate(pairs):
@@ -106,7 +108,7 @@ def write_fake_study(study: str, n_participants: int = 4, k: int = 4, n_muscles:
             z = 3 * (C - C.mean(axis=0)) / C.std(axis=0)
             hidden = _FUNCTIONS[encoder](z)
             output = _FUNCTIONS[decoder](C @ W)
-            prefix = f"{p}.s{seed}."
+            prefix = f"{p}.k{k}.s{seed}."
             arrays.update({prefix + "synergies": W, prefix + "activations_train": _activations(rng, n_train, k),
                            prefix + "activations_test": C, prefix + "hidden_test": hidden,
                            prefix + "output_test": output,
@@ -114,7 +116,9 @@ def write_fake_study(study: str, n_participants: int = 4, k: int = 4, n_muscles:
             r2 = 0.8 + _R2_BY_DECODER[decoder] + _R2_BY_ENCODER[encoder] + 0.01 * rng.normal()
             similarity = metrics.truth_similarity(W, true_W[p]) if truth else np.nan
             rows.append({**_fit_row(p, "AE", encoder, decoder, k, seed, r2, similarity),
-                         "final_loss": 0.01 + 0.001 * rng.random(), "epochs": 50})
+                         "final_loss": 0.01 + 0.001 * rng.random(), "epochs": 50,
+                         "dead_units": 0.0, "effective_similarity": 1.0 - 0.1 * (decoder != "linear"),
+                         "loss_drop_last_tenth": 0.001, "backend": "fake"})
         results.write_table(pd.DataFrame(rows), study, f"ae_fits_{encoder}_{decoder}")
         results.write_arrays(study, f"ae_{encoder}_{decoder}", **arrays)
     return FakeStudy(study, participants, pairs, tuple(seeds), true_W, true_C)

@@ -20,7 +20,7 @@ from conftest import copy_book_sources
 
 pytestmark = pytest.mark.slow
 
-PLANS = ["simulated", "shoulder", "validation"]
+PLANS = ["simulated", "simulated-nonlinear", "shoulder", "gait", "verdict", "validation"]
 # what myst-nb renders for a cell's error, traceback or standard-error output
 ERROR_MARKERS = ("Traceback (most recent call last)", 'class="output error', 'class="output traceback',
                  'class="output stderr')
@@ -28,8 +28,9 @@ ERROR_MARKERS = ("Traceback (most recent call last)", 'class="output error', 'cl
 
 def _available(plan_name: str) -> bool:
     """Plans on public recordings need them in the data search path (no download in tests)."""
-    needs = {"shoulder": "rmr-solver-shoulder", "validation": "musclesyneRgies"}.get(plan_name)
-    return needs is None or any((root / needs).is_dir() for root in paths.data_search_path())
+    needs = {"shoulder": ["rmr-solver-shoulder"], "gait": ["musclesyneRgies"], "validation": ["musclesyneRgies"],
+             "verdict": ["rmr-solver-shoulder", "musclesyneRgies"]}.get(plan_name, [])
+    return all(any((root / n).is_dir() for root in paths.data_search_path()) for n in needs)
 
 
 @pytest.fixture(scope="module")

@@ -150,7 +150,7 @@ def test_negative_fraction_rejects_empty_and_nan():
     [
         ("sigmoid", [0.0005, 0.5, 0.9995, 0.998], 0.5),
         ("tanh", [-0.9999, 0.0, 0.9992, 0.99], 0.5),
-        ("relu", [0.0, 1e-12, 3.0, 0.0], 0.5),
+        ("relu", [0.0, 1e-12, 3.0, 0.0], 0.0),  # silence is not saturation
         ("linear", [-100.0, 0.0, 1.0, 100.0], 0.0),
     ],
 )
@@ -181,14 +181,72 @@ def test_cross_participant_consistency_needs_two_sets():
         metrics.cross_participant_consistency({"P1": np.eye(2)})
 
 
-def test_truth_similarity_is_the_mean_over_matched_pairs():
-    truth = np.eye(3)
-    assert metrics.truth_similarity(5 * truth[[1, 2, 0]], truth) == 1.0
-    assert metrics.truth_similarity(truth[:2], truth) == 1.0
-    merged = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # two true synergies merged into one
-    assert metrics.truth_similarity(merged, truth) == pytest.approx((np.sqrt(0.5) + 1.0) / 2)
-    surplus = np.vstack([truth, np.ones((1, 3))])
-    assert metrics.truth_similarity(surplus, truth) == 1.0
+def test_truth_similarity_counts_an_unmatched_true_synergy_as_zero():
+    truth = np.eye(5)
+    assert metrics.truth_similarity(5 * truth[[1, 2, 0, 4, 3]], truth) == 1.0
+    assert metrics.truth_similarity(truth[:2], truth) == 0.4
+    merged = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # two of three true synergies merged into one
+    assert metrics.truth_similarity(merged, np.eye(3)) == pytest.approx((np.sqrt(0.5) + 1.0) / 3)
+    surplus = np.vstack([np.eye(3), np.ones((1, 3))])
+    assert metrics.truth_similarity(surplus, np.eye(3)) == 1.0
+
+
+def test_truth_precision_counts_an_extra_synergy_as_zero():
+    truth = np.eye(4)[:3]
+    assert metrics.truth_precision(truth[:2], truth) == 1.0
+    extra = np.vstack([truth, [[0.0, 0.0, 0.0, 1.0]]])  # orthogonal to every true synergy
+    assert metrics.truth_precision(extra, truth) == pytest.approx(0.75)
+    half = np.vstack([truth, [[1.0, 0.0, 0.0, 1.0]]])   # its best partner is taken: still 0
+    assert metrics.truth_precision(half, truth) == pytest.approx(0.75)
+    assert metrics.truth_similarity(half, truth) == 1.0
+
+
+def test_chance_similarity_by_hand_and_below_a_real_match():
+    # A one-muscle synergy shuffled over 4 muscles lands on its true muscle 1 time in 4.
+    truth = np.eye(4)[:1]
+    chance = metrics.chance_similarity(metrics.truth_similarity, truth, truth, n_draws=4000, random_state=1)
+    assert chance == pytest.approx(0.25, abs=0.03)
+    rng = np.random.default_rng(0)
+    W = rng.random((4, 16)) ** 3
+    assert metrics.chance_similarity(metrics.truth_similarity, W, W) < metrics.truth_similarity(W, W) - 0.1
+    # the same seed gives the same baseline; shuffling keeps each row's sparseness
+    assert (metrics.chance_similarity(metrics.truth_precision, W, W, random_state=3)
+            == metrics.chance_similarity(metrics.truth_precision, W, W, random_state=3))
+    np.testing.assert_allclose(metrics.hoyer_sparseness(metrics.shuffled_synergies(W, rng)),
+                               metrics.hoyer_sparseness(W))
+    with pytest.raises(ValueError, match="n_draws"):
+        metrics.chance_similarity(metrics.truth_similarity, W, W, n_draws=0)
+
+
+def test_set_stability_of_seeds():
+    assert metrics.set_stability({"s0": np.eye(3), "s1": np.eye(3)[[2, 0, 1]]}) == 1.0
+    assert metrics.set_stability([np.eye(2), np.array([[1.0, 0.0], [0.6, 0.8]])]) == pytest.approx(0.9)
+    assert np.isnan(metrics.set_stability([np.eye(2)]))
+
+
+def test_dead_unit_fraction():
+    C = np.column_stack([np.zeros(5), np.arange(5.0), np.full(5, 0.7), 1e-6 * np.arange(5.0)])
+    assert metrics.dead_unit_fraction(C) == 0.75
+    assert metrics.dead_unit_fraction(np.zeros((3, 2))) == 1.0
+    with pytest.raises(ValueError, match="samples × k"):
+        metrics.dead_unit_fraction(np.zeros(3))
+
+
+def test_preferred_direction_error_by_hand():
+    angles = np.radians(np.arange(0, 360, 45))
+    u = np.column_stack([np.cos(angles), np.sin(angles)])
+    true_C = np.column_stack([1 + u[:, 0], 1 + u[:, 1]])          # tuned to +x and +y
+    rotated = np.radians(30)
+    C = np.column_stack([1 + u @ [np.cos(rotated), np.sin(rotated)], 1 + u[:, 1]])
+    W = np.eye(2)
+    assert metrics.direction_error(C, true_C, W, W, u) == pytest.approx(15.0)  # (30 + 0) / 2
+    with pytest.raises(ValueError, match="more than 2 conditions"):
+        metrics.preferred_directions(true_C[:2], u[:2])
+
+
+def test_row_similarity_needs_one_shape():
+    with pytest.raises(ValueError, match="one shape"):
+        metrics.row_similarity(np.eye(2), np.eye(3)[:, :2])
 
 
 def test_activation_truth_correlation_by_hand():
@@ -210,6 +268,8 @@ def test_activation_truth_correlation_checks_columns_against_synergies():
 def test_saturation_bounds_agree_with_the_autoencoder_registry():
     autoencoder = pytest.importorskip("synlib.autoencoder")
     for name, (bounds, _) in metrics.ACTIVATION_BOUNDS.items():
+        if name == "relu":
+            continue  # its lower bound is silence, deliberately not counted (see ACTIVATION_BOUNDS)
         finite = tuple(b for b in autoencoder.ACTIVATIONS[name].bounds if np.isfinite(b))
         assert bounds == finite, name
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from synlib import metrics
+from synlib.autoencoder.effective import effective_synergies
 from synlib.autoencoder.trainer import train_autoencoders
 
 __all__ = ["StudyFit", "fit_participants", "fit_pairs", "default_test_repetitions"]
@@ -29,11 +30,11 @@ class StudyFit:
     Attributes
     ----------
     table : DataFrame
-        One row per participant × seed with the columns of ``ae_fits_<encoder>_<decoder>.csv``.
+        One row per participant × rank × seed with the columns of ``ae_fits_<encoder>_<decoder>.csv``.
     arrays : dict of str to ndarray
-        ``<participant>.s<seed>.<field>`` → array, the content of ``ae_<encoder>_<decoder>.npz``.
-    models : dict of (str, int) to Autoencoder
-        The fitted estimators by (participant, seed).
+        ``<participant>.k<k>.s<seed>.<field>`` → array, the content of ``ae_<encoder>_<decoder>.npz``.
+    models : dict of (str, int, int) to Autoencoder
+        The fitted estimators by (participant, rank, seed).
     test_rows : dict of str to DataFrame
         The row table of each participant's held-out rows (in the order of the ``*_test`` arrays).
     """
@@ -49,7 +50,15 @@ def default_test_repetitions(envelopes) -> list[int]:
     return [int(envelopes.rows["repetition"].max())]
 
 
-def fit_participants(envelopes, n_components: Mapping[str, int], encoder: str, decoder: str,
+def _ranks(n_components, participant) -> list[int]:
+    ks = n_components[participant]
+    ks = [ks] if np.isscalar(ks) else list(ks)
+    if not ks or len(set(ks)) != len(ks):
+        raise ValueError(f"participant {participant!r}: ranks {ks!r} must be distinct integers, at least one")
+    return [int(k) for k in ks]
+
+
+def fit_participants(envelopes, n_components: Mapping[str, int | Sequence[int]], encoder: str, decoder: str,
                      seeds: Sequence[int], test_repetitions=None, device="auto", **options) -> StudyFit:
     """Train the pair ``encoder``/``decoder`` on every participant and evaluate on held-out repetitions.
 
@@ -58,11 +67,11 @@ def fit_participants(envelopes, n_components: Mapping[str, int], encoder: str, d
     envelopes : synlib.preprocess.Envelopes
         The study's envelopes (all participants to fit).
     n_components : dict
-        Participant → number of synergies (e.g. the rank NMF chose).
+        Participant → number of synergies, or a list of them (one model per rank).
     encoder, decoder : str
         Activation names.
     seeds : list of int
-        One model per participant and seed.
+        One model per participant, rank and seed.
     test_repetitions : int, list of int or None
         Held-out repetitions; ``None`` = the last one.
     device, **options
@@ -76,33 +85,48 @@ def fit_participants(envelopes, n_components: Mapping[str, int], encoder: str, d
     return fit_pairs(envelopes, n_components, [pair], seeds, test_repetitions, device, **options)[pair]
 
 
-def fit_pairs(envelopes, n_components: Mapping[str, int], pairs: Sequence[tuple[str, str]],
+def _loss_drop(curve: np.ndarray) -> float:
+    """Relative fall of the training loss over the last tenth of training (0 = flat)."""
+    start = curve[-max(len(curve) // 10, 1) - 1] if len(curve) > 1 else curve[-1]
+    return float(1.0 - curve[-1] / start) if start > 0 else 0.0
+
+
+def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs: Sequence[tuple[str, str]],
               seeds: Sequence[int], test_repetitions=None, device="auto", **options) -> dict:
     """:func:`fit_participants` for several activation pairs, all trained in one batch.
 
     One batch lets the trainer keep each participant's data in cache for every
-    pair and share the cores among all the models, which is faster than one call
-    per pair. Returns a dict (encoder, decoder) → :class:`StudyFit`; the fits are
-    those of :func:`fit_participants` for each pair (models do not interact).
+    pair, rank and seed and share the cores among all the models, which is
+    faster than one call per pair. Returns a dict (encoder, decoder) →
+    :class:`StudyFit`; the fits are those of :func:`fit_participants` for each
+    pair (models do not interact).
     """
     participants = envelopes.participants
     missing = [p for p in participants if p not in n_components]
     if missing:
         raise ValueError(f"no number of synergies for participants {missing}; "
                          f"n_components covers {sorted(n_components)}")
+    ranks = {p: _ranks(n_components, p) for p in participants}
+    m = len(envelopes.muscles)
+    bad = {p: [k for k in ks if not 1 <= k <= m] for p, ks in ranks.items()}
+    bad = {p: ks for p, ks in bad.items() if ks}
+    if bad:
+        raise ValueError(f"ranks must lie in 1 … {m} (the number of muscles); out of range: {bad}")
     if test_repetitions is None:
         test_repetitions = default_test_repetitions(envelopes)
     splits = {p: envelopes.select(p).split(test_repetitions) for p in participants}
     seeds = [int(s) for s in seeds]
     pairs = [tuple(pair) for pair in pairs]
-    models = train_autoencoders([splits[p][0].X for p in participants], [int(n_components[p]) for p in participants],
+    datasets = [(p, k) for p in participants for k in ranks[p]]
+    models = train_autoencoders([splits[p][0].X for p, _ in datasets], [k for _, k in datasets],
                                 pairs, seeds, device=device, **options)
     fits = {pair: ([], {}, {}) for pair in pairs}
-    for (p, pair, seed), ae in zip(product(participants, pairs, seeds), models):
+    for ((p, k), pair, seed), ae in zip(product(datasets, pairs, seeds), models):
         rows, arrays, fitted = fits[pair]
         train, test = splits[p]
         out_train, out_test = ae.reconstruct(train.X), ae.reconstruct(test.X)
         truth = envelopes.true_synergies.get(p)
+        effective = effective_synergies(ae, train.X)
         rows.append({
             "participant": p, "method": "AE", "encoder": pair[0], "decoder": pair[1],
             "k": ae.n_components, "seed": seed,
@@ -111,16 +135,21 @@ def fit_pairs(envelopes, n_components: Mapping[str, int], pairs: Sequence[tuple[
             "r2_global_test": metrics.r2_global(test.X, out_test),
             "vaf_train": metrics.vaf(train.X, out_train), "vaf_test": metrics.vaf(test.X, out_test),
             "truth_similarity": metrics.truth_similarity(ae.synergies_, truth) if truth is not None else np.nan,
+            "truth_precision": metrics.truth_precision(ae.synergies_, truth) if truth is not None else np.nan,
+            "dead_units": metrics.dead_unit_fraction(ae.activations_),
+            "effective_similarity": float(metrics.row_similarity(effective, ae.synergies_).mean()),
             "final_loss": float(np.mean((out_train - train.X) ** 2)), "epochs": ae.n_epochs_,
+            "loss_drop_last_tenth": _loss_drop(ae.loss_curve_),
             "backend": ae.backend_,
         })
-        prefix = f"{p}.s{seed}."
+        prefix = f"{p}.k{k}.s{seed}."
         arrays.update({
             prefix + "synergies": ae.synergies_, prefix + "activations_train": ae.activations_,
             prefix + "activations_test": ae.transform(test.X), prefix + "hidden_test": ae.hidden(test.X),
             prefix + "output_test": out_test, prefix + "loss_curve": ae.loss_curve_,
+            prefix + "effective_synergies": effective,
         })
-        fitted[(p, seed)] = ae
+        fitted[(p, k, seed)] = ae
     test_rows = {p: splits[p][1].rows for p in participants}
     return {pair: StudyFit(table=pd.DataFrame(rows), arrays=arrays, models=fitted, test_rows=test_rows)
             for pair, (rows, arrays, fitted) in fits.items()}

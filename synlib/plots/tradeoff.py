@@ -98,3 +98,82 @@ def participant_spread(table: pd.DataFrame, measure: str, ax=None):
     if few:
         ax.legend(title="participant", fontsize=7, loc="best")
     return ax
+
+
+def interval_plot(intervals: pd.DataFrame, measure: str, ax=None, chance: float | None = None, top=()):
+    """Median and 95 % bootstrap interval of ``measure`` for every configuration (one row each).
+
+    ``intervals`` is :func:`synlib.tradeoff.interval_summary`; configurations in ``top``
+    (the top set) are drawn in colour, the others in grey; ``chance`` draws the chance level.
+    """
+    rows = intervals[intervals["measure"] == measure].reset_index(drop=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.3 * len(rows) + 1.2))
+    y = range(len(rows))
+    colours = ["C0" if c in set(top) else "0.6" for c in rows["config"]]
+    ax.hlines(y, rows["ci_low"], rows["ci_high"], colors=colours, lw=2)
+    ax.scatter(rows["median"], y, c=colours, zorder=3, s=18)
+    ax.set_yticks(list(y), rows["config"])
+    ax.invert_yaxis()
+    if chance is not None:
+        ax.axvline(chance, color="0.3", ls="--", lw=1, label=f"chance {chance:.2f}")
+        ax.legend(loc="lower right", frameon=False, fontsize="small")
+    ax.set_xlabel(f"{_label(measure)}: median, 95 % interval")
+    return ax
+
+
+def rank_lines(sensitivity: pd.DataFrame, measure: str, ax=None, highlight=(tradeoff.PAPER_PAIR,)):
+    """How the ranking of the pairs on ``measure`` moves with the rank: one line per pair.
+
+    ``sensitivity`` is :func:`synlib.tradeoff.rank_sensitivity`; x is the rank rule
+    label in the order given, y the pair's rank among the pairs (1 = best).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 5))
+    rules = list(dict.fromkeys(sensitivity["rule"]))
+    position = {r: i for i, r in enumerate(rules)}
+    for config, rows in sensitivity.groupby("config", sort=False):
+        strong = config in set(highlight)
+        ax.plot(rows["rule"].map(position), rows["rank"], marker="o", lw=2.5 if strong else 1,
+                color="C3" if strong else "0.65", zorder=3 if strong else 2, label=config if strong else None)
+        last = rows.iloc[-1]
+        ax.annotate(config, (position[last["rule"]], last["rank"]), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=7, color="C3" if strong else "0.35")
+    ax.set_xticks(range(len(rules)), rules)
+    ax.set_xlim(-0.3, len(rules) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlabel("rank (rule label)")
+    ax.set_ylabel(f"rank of the pair on {_label(measure)}")
+    return ax
+
+
+def specification_curve(specs: pd.DataFrame, effect: str, choices, *, verdict: str | None = None,
+                        effect_label: str | None = None):
+    """A specification curve (Simonsohn, Simmons & Nelson 2020): one point per combination of choices.
+
+    The top panel shows ``effect`` for every row of ``specs``, sorted; the panel
+    below marks, for each column of ``choices``, which value each specification
+    took. Points are coloured by ``verdict`` when given.
+    """
+    specs = specs.sort_values(effect, kind="stable").reset_index(drop=True)
+    levels = [(c, v) for c in choices for v in dict.fromkeys(specs[c])]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(7.0, 0.16 * len(specs) + 3), 3 + 0.22 * len(levels)),
+                                      sharex=True, gridspec_kw={"height_ratios": [2.2, 0.25 * len(levels) + 0.6]})
+    x = range(len(specs))
+    if verdict:
+        palette = dict(zip(sorted(specs[verdict].unique()), sns.color_palette("colorblind")))
+        for value, rows in specs.groupby(verdict):
+            top.scatter(rows.index, rows[effect], s=16, color=palette[value], label=value, zorder=3)
+        top.legend(frameon=False, fontsize="small", loc="upper left")
+    else:
+        top.scatter(x, specs[effect], s=16, zorder=3)
+    top.axhline(0, color="0.4", lw=0.8)
+    top.set_ylabel(effect_label or effect)
+    for row, (column, value) in enumerate(levels):
+        chosen = specs.index[specs[column] == value]
+        bottom.scatter(chosen, [row] * len(chosen), marker="|", s=40, color="0.2")
+    bottom.set_yticks(range(len(levels)), [f"{c}: {v}" for c, v in levels], fontsize=7)
+    bottom.invert_yaxis()
+    bottom.set_xlabel("specification (sorted by effect)")
+    fig.tight_layout()
+    return fig
