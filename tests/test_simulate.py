@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -16,6 +18,22 @@ from synlib.simulate import (
 )
 
 SMALL = {"n_repetitions": 1}
+
+# SHA-256 of the cohort as generated before the difficulty options existed (commit e71cb62):
+# every option's default must reproduce it byte for byte.
+DEFAULT_P01_EMG = "fd5ce7c0a8fa49f767728714180cfede9c12425b67529fa52af915244db6363c"
+DEFAULT_P01_ACTIVATIONS = "8c04fc84794a8b4003e9dccf1916d152c35575af473640b1dbbf8ab23ab7e877"
+DEFAULT_P01_SYNERGIES = "d3180e819642994d607c1c455522fa14935efdb080e89ae7519b3bcdae13f99d"
+SMALL_P03_EMG = {"linear": "ef6b966e808d4749ea12e2f56f15bcf5fddb30b73678e46bd3768471ca1ee8ff",
+                 "nonlinear": "305b1742182e53fc7f2f1555548a41c960e0bf860ac97a7b08e810b3ee9cc6c1"}
+
+
+def digest(trials, key=None) -> str:
+    """SHA-256 of the trials' raw EMG (or of one truth array), in trial order."""
+    hasher = hashlib.sha256()
+    for trial in trials:
+        hasher.update(np.ascontiguousarray(trial.emg if key is None else trial.truth[key]).tobytes())
+    return hasher.hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +53,24 @@ def test_design_of_the_paper():
     assert sorted(table["target"].unique()) == list(range(1, 10))
     assert (table.groupby("condition")["repetition"].apply(sorted) == [list(range(1, 11))] * 45).all()
     assert table["trial"].is_unique
+
+
+def test_the_default_cohort_is_the_one_before_the_difficulty_options():
+    cohort = simulate_cohort()
+    trials = cohort.trials("P01")
+    assert digest(trials) == DEFAULT_P01_EMG
+    assert digest(trials, "activations") == DEFAULT_P01_ACTIVATIONS
+    assert hashlib.sha256(cohort.truth_synergies("P01").tobytes()).hexdigest() == DEFAULT_P01_SYNERGIES
+
+
+@pytest.mark.parametrize("mixing", ["linear", "nonlinear"])
+def test_both_old_mixing_modes_are_unchanged(mixing):
+    assert digest(simulate_cohort(n_participants=3, mixing=mixing, **SMALL).trials("P03")) == SMALL_P03_EMG[mixing]
+
+
+def test_same_seed_same_cohort_byte_for_byte():
+    options = {"n_participants": 2, "seed": 7, **SMALL}
+    assert digest(simulate_cohort(**options).trials("P02")) == digest(simulate_cohort(**options).trials("P02"))
 
 
 def test_trial_table_matches_generated_trials(linear_trials):
