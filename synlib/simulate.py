@@ -122,7 +122,6 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 import scipy.fft
-from scipy.optimize import brentq, linear_sum_assignment
 
 from synlib.io import Dataset, Trial, check_sampling_rate
 
@@ -500,11 +499,12 @@ def _towards_mean(synergies: np.ndarray, t: float) -> np.ndarray:
 
 def _owners(synergies: np.ndarray) -> np.ndarray:
     """0/1 (k × muscles): which synergy owns each muscle, every synergy owning at least one."""
-    k, m = synergies.shape
+    from scipy.optimize import linear_sum_assignment   # here: scipy.optimize adds ~25 MiB to every import
+
     owner = synergies.argmax(axis=0)
     rows, muscles = linear_sum_assignment(-synergies)   # one distinct muscle per synergy first
     owner[muscles] = rows
-    return (owner[None, :] == np.arange(k)[:, None]).astype(float)
+    return (owner[None, :] == np.arange(len(synergies))[:, None]).astype(float)
 
 
 def _compete(synergies: np.ndarray, owners: np.ndarray, s: float) -> np.ndarray:
@@ -542,6 +542,8 @@ def with_overlap(synergies: np.ndarray, overlap: float) -> np.ndarray:
     >>> [round(largest_cosine(w), 6) for w in shaped]
     [0.0, 0.2, 0.7]
     """
+    from scipy.optimize import brentq   # here: scipy.optimize adds ~25 MiB to every import
+
     if not 0 <= overlap < 1:
         raise ValueError(f"synergy_overlap={overlap!r} must be in [0, 1)")
     synergies = _unit_rows(np.asarray(synergies, float))
@@ -770,6 +772,8 @@ def cross_participant_similarity(config: SimulationConfig, participants: Sequenc
     ...     SimulationConfig(n_participants=4, synergy_variability=1.0))
     True
     """
+    from scipy.optimize import linear_sum_assignment
+
     chosen = list(participants or config.participants)
     sets = [participant_model(config, p).synergies for p in chosen]
     scores = []

@@ -179,7 +179,8 @@ def test_individual_synergies_vary_around_the_template():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"mixing": "quadratic"}, "mixing='quadratic' is not known; use one of linear, nonlinear, multiplicative, posture"),
+    ({"mixing": "quadratic"}, "mixing='quadratic' is not known; use one of linear, nonlinear, multiplicative, "
+                              "posture"),
     ({"n_participants": 0}, "n_participants=0 must be a positive integer"),
     ({"fs": 600.0}, "sampling rate 600 Hz is too low for a 450 Hz cutoff"),
     ({"measurement_noise": -0.001}, r"measurement_noise=-0.001 must be zero or positive"),
