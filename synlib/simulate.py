@@ -116,7 +116,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import numpy as np
@@ -577,12 +577,12 @@ class ParticipantModel:
     speed: float                   # factor on movement duration
     saturation_level: np.ndarray   # muscles, mV (non-linear mixing)
     threshold_level: np.ndarray    # muscles, mV (non-linear mixing)
-    names: tuple[str, ...] = SYNERGY_NAMES           # k
-    elbow_tuning: np.ndarray = field(default_factory=lambda: ELBOW_TUNING)   # components
-    biphasic: np.ndarray = field(default_factory=lambda: BIPHASIC)           # components
-    lag: np.ndarray = field(default_factory=lambda: np.zeros(len(BIPHASIC)))  # components, movement times
-    groups: np.ndarray = field(default_factory=lambda: np.arange(len(BIPHASIC)))  # component -> synergy
-    posture_gradient: np.ndarray | None = None       # k × muscles × 3 (posture mixing)
+    names: tuple[str, ...]         # k
+    elbow_tuning: np.ndarray       # components: +1 extension, -1 flexion, 0 direction
+    biphasic: np.ndarray           # components
+    lag: np.ndarray                # components, burst delay in movement times
+    groups: np.ndarray             # components: the synergy each one drives
+    posture_gradient: np.ndarray | None   # k × muscles × 3 (posture mixing only)
 
     @property
     def k(self) -> int:
