@@ -266,11 +266,12 @@ class SimulationConfig:
         of its nominal drive.
     synergy_variability : float
         σ of the log-normal factors that individualise the synergy weights
-        (ours). Across participants of reaching and arm-movement cohorts, matched
-        synergies are typically reported at cosine similarities of about
-        0.8–0.9 (e.g. d'Avella et al. 2006, J. Neurosci. 26:7791; Cheung et al.
-        2012, PNAS 109:14652); :func:`cross_participant_similarity` measures what
-        a setting gives (0.25 gives about 0.96, above that range).
+        (ours). :func:`cross_participant_similarity` measures what a setting
+        gives: 0.25 gives about 0.97, 0.5 about 0.88, 0.75 about 0.77. Real
+        reaching cohorts have similar but individual synergies (d'Avella et al.
+        2006, J. Neurosci. 26:7791; Cheung et al. 2012, PNAS 109:14652); issue 14
+        takes their matched similarity to be about 0.8–0.9 (a figure we have not
+        checked against one paper).
     amplitude_variability : float
         σ of the log-normal trial-to-trial factor on each burst's amplitude.
     measurement_noise : float
@@ -294,14 +295,19 @@ class SimulationConfig:
         participant drawing its k uniformly from that range: fewer than 5 by
         merging random pairs of template synergies, more by splitting random
         synergies into two fractions. ``(5, 5)`` (the default) gives every
-        participant the template's 5. Between 1 and the number of muscles;
-        upper-limb reaching studies usually report 4–6.
+        participant the template's 5. Between 1 and the number of muscles.
+        d'Avella et al. (2006) extracted 4 or 5 synergies per participant for
+        fast reaching in two vertical planes.
     crosstalk : float in [0, 1)
         Fraction of the raw EMG of each neighbouring electrode site
         (:data:`MUSCLE_NEIGHBOURS`) added to a muscle's recording. 0 (the
-        default) adds none. Cross-talk between neighbouring surface electrodes
-        is reported up to about 10–20 % of the signal amplitude (De Luca et al.
-        2012, J. Biomech. 45:555; Farina et al. 2004, Methods Inf. Med. 43:30).
+        default) adds none. Cross-talk "typically does not exceed 10–15 %" of
+        the signal (Konrad 2005, The ABC of EMG, Noraxon); in cat muscles it
+        stayed below 5 % of the maximal value but reached about 20 % over
+        subcutaneous fat (Solomonow et al. 1994, J. Electromyogr. Kinesiol.
+        4:131); see Farina et al. (2004, Methods Inf. Med. 43:30) on its origin.
+        Independent carriers add in power, so 0.15 adds about 2 % of each
+        neighbour's envelope power.
     muscle_specific : float
         Size of each muscle's own burst per trial (independent timing, one per
         muscle and trial, log-normal size with σ = 0.5), as a fraction of the
@@ -315,8 +321,9 @@ class SimulationConfig:
         If set, the white measurement noise of each muscle has the level that
         gives this signal-to-noise ratio, signal being the power of the muscle's
         own raw EMG averaged over the participant's recording; it replaces
-        ``measurement_noise``. Surface EMG is usually recorded at about
-        10–30 dB. ``None`` (the default) uses ``measurement_noise``.
+        ``measurement_noise``. Surface EMG is commonly quoted at about 10–30 dB
+        (a range from issue 14 we have not checked against one source).
+        ``None`` (the default) uses ``measurement_noise``.
     envelope_noise : float
         σ of the slow (≤ 10 Hz) multiplicative fluctuation of each envelope, a
         signal-dependent noise with SNR ``−20 log10(σ)`` dB (stated in the
