@@ -329,13 +329,29 @@ def fetch(dataset: str) -> dict[str, Path]:
 @register("simulated")
 def simulated(n_participants: int = 15, mixing: str = "linear", seed: int = 0, n_repetitions: int = 10,
               saturation: float = 0.4, threshold: float = 0.15, synergy_variability: float = 0.25,
-              amplitude_variability: float = 0.2, measurement_noise: float = 0.005) -> Dataset:
-    """The simulated reaching cohort (see :mod:`synlib.simulate` for the model and options)."""
+              amplitude_variability: float = 0.2, measurement_noise: float = 0.005, dec_ratio: float = 0.7,
+              synergy_overlap: float | None = None, tuning_variability: float = 0.15,
+              k_range: int | tuple[int, int] = (5, 5), crosstalk: float = 0.0, muscle_specific: float = 0.0,
+              burst_leak: float = 0.0, snr_db: float | None = None, envelope_noise: float = 0.0,
+              nonlinearity: float = 1.0, interaction: float = 1.0, posture_drift: float = 0.5) -> Dataset:
+    """The simulated reaching cohort (:mod:`synlib.simulate`).
+
+    Every option is a field of :class:`synlib.simulate.SimulationConfig`, which
+    documents it and where its default comes from; the defaults give the cohort
+    the book used before the difficulty options existed, byte for byte. In a
+    study plan they go under ``dataset_options`` (``k_range`` as a list, e.g.
+    ``[4, 6]``; ``synergy_overlap`` and ``snr_db`` as ``null`` to leave them off).
+    """
     from synlib.simulate import simulate_cohort
 
-    return simulate_cohort(n_participants=n_participants, mixing=mixing, seed=seed, n_repetitions=n_repetitions,
-                           saturation=saturation, threshold=threshold, synergy_variability=synergy_variability,
-                           amplitude_variability=amplitude_variability, measurement_noise=measurement_noise)
+    return simulate_cohort(
+        n_participants=n_participants, mixing=mixing, seed=seed, n_repetitions=n_repetitions,
+        saturation=saturation, threshold=threshold, synergy_variability=synergy_variability,
+        amplitude_variability=amplitude_variability, measurement_noise=measurement_noise, dec_ratio=dec_ratio,
+        synergy_overlap=synergy_overlap, tuning_variability=tuning_variability, k_range=k_range,
+        crosstalk=crosstalk, muscle_specific=muscle_specific, burst_leak=burst_leak, snr_db=snr_db,
+        envelope_noise=envelope_noise, nonlinearity=nonlinearity, interaction=interaction,
+        posture_drift=posture_drift)
 
 
 SHOULDER_MUSCLES: tuple[str, ...] = ("AD", "MD", "PD", "TS", "TM", "TI", "Infra", "SA", "LatD", "PM_Sternal",

@@ -2,20 +2,51 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+
 import numpy as np
 import pytest
 from scipy import signal
 
 from synlib.simulate import (
     MUSCLES,
+    NEIGHBOURHOOD,
     PLANES,
+    START_POSITION,
+    TEMPLATE_DIRECTIONS,
     TEMPLATE_SYNERGIES,
+    WORKSPACE_CENTRE,
+    WORKSPACE_HALF_RANGE,
     SimulationConfig,
+    _mix,
+    _trial_design,
+    cross_participant_similarity,
+    largest_cosine,
     participant_model,
     simulate_cohort,
+    synergies_at,
+    target_positions,
+    with_overlap,
 )
 
 SMALL = {"n_repetitions": 1}
+
+# SHA-256 of the cohort as generated before the difficulty options existed (commit e71cb62):
+# every option's default must reproduce it byte for byte.
+DEFAULT_P01_EMG = "fd5ce7c0a8fa49f767728714180cfede9c12425b67529fa52af915244db6363c"
+DEFAULT_P01_ACTIVATIONS = "8c04fc84794a8b4003e9dccf1916d152c35575af473640b1dbbf8ab23ab7e877"
+DEFAULT_P01_SYNERGIES = "d3180e819642994d607c1c455522fa14935efdb080e89ae7519b3bcdae13f99d"
+SMALL_P03_EMG = {"linear": "ef6b966e808d4749ea12e2f56f15bcf5fddb30b73678e46bd3768471ca1ee8ff",
+                 "nonlinear": "305b1742182e53fc7f2f1555548a41c960e0bf860ac97a7b08e810b3ee9cc6c1"}
+
+
+def digest(trials, key=None) -> str:
+    """SHA-256 of the trials' raw EMG (or of one truth array), in trial order."""
+    hasher = hashlib.sha256()
+    for trial in trials:
+        hasher.update(np.ascontiguousarray(trial.emg if key is None else trial.truth[key]).tobytes())
+    return hasher.hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +66,24 @@ def test_design_of_the_paper():
     assert sorted(table["target"].unique()) == list(range(1, 10))
     assert (table.groupby("condition")["repetition"].apply(sorted) == [list(range(1, 11))] * 45).all()
     assert table["trial"].is_unique
+
+
+def test_the_default_cohort_is_the_one_before_the_difficulty_options():
+    cohort = simulate_cohort()
+    trials = cohort.trials("P01")
+    assert digest(trials) == DEFAULT_P01_EMG
+    assert digest(trials, "activations") == DEFAULT_P01_ACTIVATIONS
+    assert hashlib.sha256(cohort.truth_synergies("P01").tobytes()).hexdigest() == DEFAULT_P01_SYNERGIES
+
+
+@pytest.mark.parametrize("mixing", ["linear", "nonlinear"])
+def test_both_old_mixing_modes_are_unchanged(mixing):
+    assert digest(simulate_cohort(n_participants=3, mixing=mixing, **SMALL).trials("P03")) == SMALL_P03_EMG[mixing]
+
+
+def test_same_seed_same_cohort_byte_for_byte():
+    options = {"n_participants": 2, "seed": 7, **SMALL}
+    assert digest(simulate_cohort(**options).trials("P02")) == digest(simulate_cohort(**options).trials("P02"))
 
 
 def test_trial_table_matches_generated_trials(linear_trials):
@@ -131,10 +180,275 @@ def test_individual_synergies_vary_around_the_template():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"mixing": "quadratic"}, "mixing='quadratic' is not known; use one of linear, nonlinear"),
+    ({"mixing": "quadratic"}, "mixing='quadratic' is not known; use one of linear, nonlinear, multiplicative, "
+                              "posture"),
     ({"n_participants": 0}, "n_participants=0 must be a positive integer"),
     ({"fs": 600.0}, "sampling rate 600 Hz is too low for a 450 Hz cutoff"),
+    ({"measurement_noise": -0.001}, r"measurement_noise=-0.001 must be zero or positive"),
+    ({"envelope_noise": -0.1}, r"envelope_noise=-0.1 must be zero or positive"),
+    ({"snr_db": float("nan")}, r"snr_db=nan must be a finite number of decibels"),
+    ({"synergy_overlap": 1.0}, r"synergy_overlap=1.0 must be in \[0, 1\)"),
+    ({"synergy_overlap": -0.1}, r"synergy_overlap=-0.1 must be in \[0, 1\)"),
+    ({"k_range": 17}, r"k_range=17: the number of synergies must be between 1 and the 16 muscles"),
+    ({"k_range": (0, 5)}, r"k_range=\(0, 5\): the number of synergies must be between 1 and the 16 muscles"),
+    ({"k_range": (6, 4)}, r"k_range=\(6, 4\): .* smallest first"),
+    ({"k_range": (4.5, 6)}, r"k_range=\(4.5, 6\) must be an integer or a pair"),
+    ({"crosstalk": -0.1}, r"crosstalk=-0.1 must be in \[0, 1\)"),
+    ({"crosstalk": 1.0}, r"crosstalk=1.0 must be in \[0, 1\)"),
+    ({"muscle_specific": -0.5}, r"muscle_specific=-0.5 must be zero or positive"),
+    ({"burst_leak": 0.8}, r"burst_leak=0.8 must be in \[0, 0.5\]"),
+    ({"nonlinearity": -1.0}, r"nonlinearity=-1.0 must be zero or positive"),
+    ({"tuning_variability": -0.2}, r"tuning_variability=-0.2 must be zero or positive"),
+    ({"interaction": float("inf")}, r"interaction=inf must be zero or positive"),
+    ({"posture_drift": -0.5}, r"posture_drift=-0.5 must be zero or positive"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(ValueError, match=message):
         simulate_cohort(**options)
+
+
+# --------------------------------------------------------------------------- difficulty options
+
+EVERY_AXIS = {"synergy_overlap": 0.6, "synergy_variability": 0.6, "tuning_variability": 0.3, "k_range": (4, 6),
+              "crosstalk": 0.15, "muscle_specific": 0.2, "burst_leak": 0.2, "snr_db": 20.0,
+              "envelope_noise": 0.2}
+
+
+def test_same_seed_same_cohort_with_every_option_on():
+    for mixing in ("multiplicative", "posture"):
+        options = {"n_participants": 2, "mixing": mixing, **EVERY_AXIS, **SMALL}
+        first, second = simulate_cohort(**options), simulate_cohort(**options)
+        assert digest(first.trials("P01")) == digest(second.trials("P01"))
+        assert digest(first.trials("P01"), "phasic") == digest(second.trials("P01"), "phasic")
+        assert digest(first.trials("P01")) != digest(simulate_cohort(**{**options, "seed": 1}).trials("P01"))
+
+
+@pytest.mark.parametrize("overlap", [0.0, 0.2, 0.6, 0.9])
+def test_overlap_gives_the_asked_largest_cosine(overlap):
+    config = SimulationConfig(synergy_overlap=overlap, n_participants=6)
+    reached = [largest_cosine(participant_model(config, p).synergies) for p in config.participants]
+    np.testing.assert_allclose(reached, overlap, atol=1e-6)
+    if overlap == 0:
+        synergies = participant_model(config, "P01").synergies
+        assert ((synergies > 0).sum(axis=0) <= 1).all()       # no muscle shared
+        assert (synergies.max(axis=1) > 0).all()               # no synergy left empty
+
+
+def test_overlap_changes_the_synergies_not_the_activations():
+    default = simulate_cohort(n_participants=1, **SMALL)
+    overlapping = simulate_cohort(n_participants=1, synergy_overlap=0.8, **SMALL)
+    assert digest(default.trials("P01"), "activations") == digest(overlapping.trials("P01"), "activations")
+    assert largest_cosine(default.truth_synergies("P01")) < 0.6
+    truth = overlapping.truth_synergies("P01")
+    trial = overlapping.trials("P01")[10]
+    np.testing.assert_allclose(trial.truth["activations"] @ truth, trial.truth["phasic"], rtol=1e-12, atol=1e-15)
+
+
+def test_with_overlap_goes_both_ways_from_the_template():
+    assert largest_cosine(TEMPLATE_SYNERGIES) == pytest.approx(0.38, abs=0.005)
+    np.testing.assert_allclose(with_overlap(TEMPLATE_SYNERGIES, largest_cosine(TEMPLATE_SYNERGIES)),
+                               TEMPLATE_SYNERGIES, rtol=1e-12)
+    lower, higher = with_overlap(TEMPLATE_SYNERGIES, 0.1), with_overlap(TEMPLATE_SYNERGIES, 0.7)
+    # lowering takes shared muscles away; raising mixes in the common pattern
+    assert (lower > 0).sum() <= (TEMPLATE_SYNERGIES > 0).sum()
+    assert (higher > 0).all() and (higher >= 0).all() and (lower >= 0).all()
+
+
+def test_synergy_variability_sets_the_similarity_across_participants():
+    similarity = [cross_participant_similarity(SimulationConfig(synergy_variability=s, n_participants=6))
+                  for s in (0.0, 0.25, 0.6, 1.0)]
+    assert similarity == sorted(similarity, reverse=True)
+    assert similarity[0] > 0.98 and 0.94 < similarity[1] < 0.99 and 0.75 < similarity[2] < 0.9
+
+
+def test_tuning_variability_spreads_the_preferred_directions():
+    def spread(sigma):
+        config = SimulationConfig(tuning_variability=sigma, n_participants=8)
+        template = TEMPLATE_DIRECTIONS[:3]
+        angles = [np.degrees(np.arccos(np.clip(np.sum(participant_model(config, p).directions[:3] * template,
+                                                          axis=1), -1, 1))) for p in config.participants]
+        return float(np.mean(angles))
+    assert spread(0.0) < 1e-6
+    assert 5 < spread(0.15) < 15          # the documented ≈ 9°
+    assert spread(0.45) > 2.5 * spread(0.15)
+
+
+def test_participant_k_varies_and_the_truth_is_that_participants_set():
+    cohort = simulate_cohort(n_participants=15, k_range=(4, 6), **SMALL)
+    ks = cohort.info["k_by_participant"]
+    assert set(ks.values()) == {4, 5, 6}
+    default = simulate_cohort(n_participants=15, **SMALL)
+    for participant in ("P01", "P02", "P03", "P04"):
+        truth = cohort.truth_synergies(participant)
+        assert truth.shape == (ks[participant], len(MUSCLES))
+        assert len(cohort.info["synergy_names_by_participant"][participant]) == ks[participant]
+        trial = cohort.trials(participant)[30]
+        assert trial.truth["activations"].shape[1] == ks[participant]
+        np.testing.assert_allclose(trial.truth["activations"] @ truth, trial.truth["phasic"], rtol=1e-12, atol=1e-15)
+        same = digest(cohort.trials(participant)) == digest(default.trials(participant))
+        assert same == (ks[participant] == 5)       # a participant who keeps k = 5 is unchanged
+
+
+def test_merged_and_split_synergies():
+    merged = participant_model(SimulationConfig(k_range=4), "P02")
+    assert merged.k == 4 and sum(" + " in name for name in merged.names) == 1
+    assert len(merged.amplitudes) == 5 and np.bincount(merged.groups).max() == 2   # two components, one synergy
+    split = participant_model(SimulationConfig(k_range=6, synergy_variability=0.0), "P02")
+    fractions = [i for i, name in enumerate(split.names) if "(fraction" in name]
+    assert split.k == 6 and len(fractions) == 2
+    # fractions of one template synergy sit on disjoint muscles (over the small positive floor)
+    big = split.synergies[fractions] > 0.1
+    assert not (big[0] & big[1]).any()
+    for k in (1, 16):
+        assert participant_model(SimulationConfig(k_range=k), "P01").synergies.shape == (k, len(MUSCLES))
+
+
+def test_crosstalk_adds_the_neighbours_raw_emg():
+    quiet = {"n_participants": 1, "measurement_noise": 0.0, **SMALL}
+    clean = simulate_cohort(**quiet).trials("P01")[20].emg
+    mixed = simulate_cohort(crosstalk=0.2, **quiet).trials("P01")[20].emg
+    es, delt_a = MUSCLES.index("ES"), MUSCLES.index("DeltA")
+    np.testing.assert_array_equal(mixed[:, es], clean[:, es])          # the erector spinae has no neighbour
+    neighbours = NEIGHBOURHOOD[delt_a] > 0
+    assert {MUSCLES[i] for i in np.flatnonzero(neighbours)} == {"DeltM", "PecMaj"}
+    added = mixed[:, delt_a] - clean[:, delt_a]
+    # the added signal is 0.2 times the neighbours' (DC-free) raw EMG
+    neighbour = clean[:, neighbours].sum(axis=1)
+    slope = np.polyfit(neighbour - neighbour.mean(), added - added.mean(), 1)[0]
+    assert slope == pytest.approx(0.2, rel=1e-6)
+    assert abs(np.corrcoef(mixed[:, delt_a], mixed[:, MUSCLES.index("DeltM")])[0, 1]) > \
+        abs(np.corrcoef(clean[:, delt_a], clean[:, MUSCLES.index("DeltM")])[0, 1]) + 0.1
+
+
+def test_muscle_specific_bursts_are_added_outside_the_synergies():
+    default = simulate_cohort(n_participants=1, **SMALL)
+    own = {s: simulate_cohort(n_participants=1, muscle_specific=s, **SMALL).trials("P01") for s in (0.2, 0.4)}
+    synergies = default.truth_synergies("P01")
+    extra = {}
+    for s, trials in own.items():
+        assert digest(trials, "activations") == digest(default.trials("P01"), "activations")
+        extra[s] = np.concatenate([t.truth["phasic"] - t.truth["activations"] @ synergies for t in trials[:10]])
+    np.testing.assert_allclose(extra[0.4], 2 * extra[0.2], rtol=1e-9, atol=1e-15)
+    assert extra[0.2].min() >= 0 and (extra[0.2].max(axis=0) > 0).all()      # every muscle bursts
+    model = participant_model(SimulationConfig(), "P01")
+    nominal = model.synergy_amplitudes @ model.synergies
+    peaks = np.array([(t.truth["phasic"] - t.truth["activations"] @ synergies).max(axis=0) for t in own[0.2]])
+    typical = np.median(peaks / nominal)
+    assert 0.1 < typical < 0.4                                # around 0.2 of the nominal drive
+
+
+def test_burst_leak_reaches_into_the_tonic_windows():
+    def windowed_peak(trials):
+        peaks = []
+        for trial in trials:
+            onset, offset = trial.meta["onset"], trial.meta["offset"]
+            t = np.arange(trial.emg.shape[0]) / 1000.0
+            window = ((t >= onset - 0.4) & (t <= onset - 0.2)) | ((t >= offset + 0.2) & (t <= offset + 0.4))
+            peaks.append(trial.truth["activations"][window].max() / trial.truth["activations"].max())
+        return max(peaks)
+    peaks = [windowed_peak(simulate_cohort(n_participants=1, burst_leak=leak, **SMALL).trials("P01"))
+             for leak in (0.0, 0.1, 0.3)]
+    assert peaks[0] == 0.0 and 0 < peaks[1] < peaks[2] and peaks[2] > 0.3
+
+
+@pytest.mark.parametrize("snr", [0.0, 10.0, 25.0])
+def test_snr_db_sets_the_measurement_noise(snr):
+    quiet = {"n_participants": 1, "measurement_noise": 0.0, **SMALL}
+    clean = simulate_cohort(**quiet).trials("P01")
+    noisy = simulate_cohort(snr_db=snr, **quiet)
+    assert noisy.info["noise"]["measurement_snr_db"] == snr
+    noise = np.concatenate([a.emg - b.emg for a, b in zip(noisy.trials("P01"), clean)])
+    own = np.concatenate([t.truth["envelope"] for t in clean])
+    realised = 10 * np.log10(np.mean(own**2, axis=0) * np.pi / 2 / np.mean(noise**2, axis=0))
+    np.testing.assert_allclose(realised, snr, atol=0.1)
+
+
+def test_envelope_noise_is_a_slow_multiplicative_fluctuation():
+    options = {"n_participants": 1, "measurement_noise": 0.0, **SMALL}
+    clean = simulate_cohort(**options).trials("P01")[5]
+    cohort = simulate_cohort(envelope_noise=0.2, **options)
+    assert cohort.info["noise"]["envelope_snr_db"] == pytest.approx(-20 * np.log10(0.2))
+    noisy = cohort.trials("P01")[5]
+    # emg = (envelope × carrier) × (1 + ε) + dc, with the same carrier and dc
+    dc = _trial_design(SimulationConfig(**options), participant_model(SimulationConfig(**options), "P01"))[1]["dc"][5]
+    source = clean.emg - dc
+    strong = np.abs(source) > 0.05 * np.abs(source).max()
+    epsilon = (noisy.emg - clean.emg)[strong] / source[strong]
+    assert np.std(epsilon) == pytest.approx(0.2, rel=0.25)
+    ratio = np.where(strong, (noisy.emg - clean.emg) / np.where(strong, source, 1.0), np.nan)
+    step = np.diff(ratio, axis=0)
+    assert np.nanstd(step) < 0.1 * np.std(epsilon)            # slow: it hardly moves from one ms to the next
+    np.testing.assert_array_equal(noisy.truth["envelope"], clean.truth["envelope"])   # noise is not truth
+
+
+@pytest.mark.parametrize("mixing", ["nonlinear", "multiplicative", "posture"])
+def test_nonlinearity_zero_is_the_linear_mode_exactly(mixing):
+    linear = simulate_cohort(n_participants=1, **SMALL).trials("P01")
+    flat = simulate_cohort(n_participants=1, mixing=mixing, nonlinearity=0.0, **SMALL).trials("P01")
+    assert digest(flat) == digest(linear)
+
+
+@pytest.mark.parametrize("mixing", ["nonlinear", "multiplicative", "posture"])
+def test_nonlinearity_strength_grows_the_departure_from_linear(mixing):
+    def departure(strength):
+        trials = simulate_cohort(n_participants=1, mixing=mixing, nonlinearity=strength, **SMALL).trials("P01")
+        drive = [t.truth["activations"] @ participant_model(SimulationConfig(), "P01").synergies for t in trials[::5]]
+        phasic = [t.truth["phasic"] for t in trials[::5]]
+        return sum(np.abs(p - d).sum() for p, d in zip(phasic, drive)) / sum(d.sum() for d in drive)
+    values = [departure(s) for s in (0.0, 0.5, 1.0, 2.0)]
+    assert values[0] == 0.0 and values == sorted(values) and values[2] > 0.05
+
+
+def test_multiplicative_mixing_is_not_additive():
+    config = SimulationConfig(mixing="multiplicative", interaction=0.8)
+    model = participant_model(config, "P01")
+    c = np.zeros((3, model.k))
+    c[0, 0], c[1, 1] = model.synergy_amplitudes[0], model.synergy_amplitudes[1]
+    c[2] = c[0] + c[1]
+    out = _mix(c, model, config, None)
+    np.testing.assert_allclose(out[:2], c[:2] @ model.synergies, rtol=1e-12)   # alone: the true synergy
+    together = out[2] - out[0] - out[1]
+    shared = model.synergies[0] * model.synergies[1]
+    # each facilitates the other on the muscles they share: γ (α_0 + α_1) W_0m W_1m at nominal amplitudes
+    np.testing.assert_allclose(together, 0.8 * (model.synergy_amplitudes[0] + model.synergy_amplitudes[1]) * shared,
+                               rtol=1e-9)
+    assert together.max() > 0.05 * out[2].max()
+
+
+def test_posture_mixing_drifts_with_the_hand_and_its_truth_is_the_centre():
+    config = SimulationConfig(mixing="posture", posture_drift=0.5)
+    cohort = simulate_cohort(n_participants=1, mixing="posture", **SMALL)
+    model = participant_model(config, "P01")
+    np.testing.assert_allclose(synergies_at(model, config, WORKSPACE_CENTRE), cohort.truth_synergies("P01"),
+                               rtol=1e-12)
+    corner = WORKSPACE_CENTRE + WORKSPACE_HALF_RANGE
+    log_ratio = np.log(synergies_at(model, config, corner) / model.synergies)
+    log_ratio -= log_ratio.mean(axis=1, keepdims=True)          # take out the renormalisation
+    assert 0.3 < log_ratio.std() < 0.7                           # β = 0.5 at a corner
+    # the phasic output is the activations times the weights at the hand's position
+    trial = cohort.trials("P01")[44]
+    targets = target_positions()
+    end = targets.loc[(targets["plane"] == trial.meta["plane"]) & (targets["target"] == trial.meta["target"]),
+                      ["x", "y", "z"]].to_numpy()[0]
+    t = np.arange(trial.emg.shape[0]) / 1000.0
+    s = np.clip((t - trial.meta["onset"]) / (trial.meta["offset"] - trial.meta["onset"]), 0, 1)
+    position = START_POSITION + (10 * s**3 - 15 * s**4 + 6 * s**5)[:, None] * (end - START_POSITION)
+    expected = np.einsum("nk,nkm->nm", trial.truth["activations"], synergies_at(model, config, position))
+    np.testing.assert_allclose(trial.truth["phasic"], expected, rtol=1e-10, atol=1e-15)
+
+
+def test_info_states_the_truth_and_the_noise():
+    info = simulate_cohort(n_participants=2, mixing="posture", snr_db=15.0).info
+    assert "workspace centre" in info["truth_definition"]
+    assert info["noise"]["measurement_snr_db"] == 15.0 and info["noise"]["measurement_noise_mv"] is None
+    assert info["config"]["k_range"] == (5, 5) and info["k_by_participant"] == {"P01": 5, "P02": 5}
+
+
+def test_the_dataset_adapter_passes_every_option():
+    from synlib import datasets
+    accepted = datasets.options("simulated")
+    for option in dataclasses.fields(SimulationConfig):
+        if option.name != "fs":                  # the sampling rate is the design's, not a plan's choice
+            assert accepted[option.name] == option.default, option.name
+    cohort = datasets.load("simulated", n_participants=1, n_repetitions=1, **EVERY_AXIS)
+    assert cohort.info["config"]["crosstalk"] == 0.15 and cohort.info["config"]["k_range"] == (4, 6)
