@@ -59,6 +59,13 @@ display(Markdown(f"{len(claims)} specifications from {claims['study'].nunique()}
 # and its median with a 95 % bootstrap interval over participants.
 
 # %%
+summary = tradeoff.verdict_summary(claims)
+glue("verdict_summary", summary, display=True)
+
+# %% [markdown]
+# Every measure of each dataset at its headline rank:
+
+# %%
 for name in dict.fromkeys(claims["study"]):
     table = tradeoff.verdict_table(claims[claims["study"] == name])
     display(Markdown(f"### `{name}`"))

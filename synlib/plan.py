@@ -26,8 +26,10 @@ A plan is a YAML file (``studies/*.yml``)::
       after: [results]              # narrative pages (book/<page>.md) placed after the chapters
 
 ``needs`` entries may use shell wildcards (``03_ae_*``). An entry ``"<plan>:<run>"``
-names a run of another plan (``"simulated:04_tradeoff"``): when both plans are
-run in one command the run waits for it, and its key enters this run's cache key.
+names a run of another plan (``"simulated:04_tradeoff"``; the plan name may be a
+wildcard too, ``"*:04_tradeoff"`` = that run of every other plan): when the plans
+run in one command the run waits for them, and their keys enter its cache key;
+run alone, it takes the keys those runs last recorded.
 """
 
 from __future__ import annotations

@@ -176,12 +176,12 @@ class Job:
             return False
 
 
-def _recorded_keys(plan_name: str, pattern: str) -> list[str]:
-    """Cache keys of another plan's runs matching ``pattern``, as recorded by their last run."""
-    folder = paths.cache_dir() / "runs" / plan_name
+def _recorded_keys(plan_pattern: str, pattern: str) -> list[str]:
+    """Cache keys of other plans' runs matching the patterns, as recorded by their last run."""
+    root = paths.cache_dir() / "runs"
     keys = []
-    for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        if fnmatch.fnmatchcase(record.stem, pattern):
+    for record in sorted(root.glob("*/*.json")) if root.is_dir() else []:
+        if fnmatch.fnmatchcase(record.parent.name, plan_pattern) and fnmatch.fnmatchcase(record.stem, pattern):
             try:
                 keys.append(json.loads(record.read_text()).get("key", ""))
             except (OSError, ValueError):
@@ -212,7 +212,8 @@ def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any], known: dic
     def _external_keys(run: Run) -> list[str]:
         found = []
         for name, pattern in external_needs(run):
-            keys = ([k for (p, r), k in (known or {}).items() if p == name and fnmatch.fnmatchcase(r, pattern)]
+            keys = ([k for (p, r), k in (known or {}).items()
+                     if p != plan.name and fnmatch.fnmatchcase(p, name) and fnmatch.fnmatchcase(r, pattern)]
                     or _recorded_keys(name, pattern))
             found += keys
             if not keys:
@@ -371,7 +372,7 @@ class _Queue:
         self.failed: set[tuple[str, str]] = set()
         self.needs = {(plan.name, run.id): {(plan.name, d.id) for d in upstream(plan, run)}
                       | {(other.name, r.id) for name, pattern in external_needs(run)
-                         for other in plans if other.name == name
+                         for other in plans if other.name != plan.name and fnmatch.fnmatchcase(other.name, name)
                          for r in other.runs if fnmatch.fnmatchcase(r.id, pattern)}
                       for plan in plans for run in plan.runs}
 

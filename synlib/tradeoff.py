@@ -347,7 +347,7 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
                                         W, true_synergies[p], directions_test[p][1])
                 for C, W, p in zip(activations, synergies, table["participant"])]
     # one row per rule label that stands for the fitted rank
-    labelled = table.reset_index().merge(rank_rows[["participant", "k", "rule", "headline"]],
+    labelled = table.reset_index().merge(rank_rows[["participant", "k", "rule", "headline", "offset"]],
                                          on=["participant", "k"], how="inner")
     order = labelled["index"].to_numpy()
     by_row = {i: synergies[j] for i, j in enumerate(order)}
@@ -823,7 +823,10 @@ def rank_sensitivity(table: pd.DataFrame, measure: str, rules=None) -> pd.DataFr
     participants), kept models only. Returns ``rule``, ``config``, ``median``, ``rank``.
     """
     kept = table[table["kept"].astype(bool) & (table["method"] != NMF)]
-    rules = list(dict.fromkeys(kept["rule"])) if rules is None else list(rules)
+    if rules is None:  # the headline's offsets in order (k − 1, k, k + 1), then the other rules
+        order = kept.drop_duplicates("rule").sort_values("offset", na_position="last", kind="stable")
+        rules = order["rule"].tolist()
+    rules = list(rules)
     complete = set.intersection(*(set(kept.loc[kept["rule"] == r, "participant"]) for r in rules))
     sign = 1.0 if MEASURES[measure].better != "lower" else -1.0
     out = []
@@ -946,6 +949,23 @@ def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
                                            zip(rows["pair_median"], rows["pair_ci_low"], rows["pair_ci_high"])],
         "best median": rows["best_median"].round(3).to_numpy(),
         "participants": rows["n_participants"].to_numpy(),
+    })
+
+
+def verdict_summary(claims: pd.DataFrame) -> pd.DataFrame:
+    """One row per study at its headline rule and measure: both verdicts and relu/tanh's numbers."""
+    rows = [headline_claims(claims[claims["study"] == name]) for name in dict.fromkeys(claims["study"])]
+    return pd.DataFrame({
+        "dataset": [r["study"] for r in rows],
+        "participants": [int(r["n_participants"]) for r in rows],
+        "rank rule": [r["rule"] for r in rows],
+        "measure": [MEASURES[r["interpretability"]].label for r in rows],
+        "claim 1": [r["claim1"] for r in rows],
+        "claim 2": [r["claim2"] for r in rows],
+        f"{PAPER_PAIR} rank": [f"{int(r['pair_rank'])} of {int(r['n_pairs'])}" for r in rows],
+        f"{PAPER_PAIR} median [95 % CI]": [f"{r['pair_median']:.3f} [{r['pair_ci_low']:.3f}, {r['pair_ci_high']:.3f}]"
+                                           for r in rows],
+        "best median": [round(float(r["best_median"]), 3) for r in rows],
     })
 
 
