@@ -314,11 +314,16 @@ class KernelUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Kernel:
-    """A loaded kernel library, its version (``ckernel-<hash>``) and the file it was loaded from."""
+    """A loaded kernel library, its version (``ckernel-<hash>``) and the file it was loaded from.
+
+    ``descriptor`` is the open file the library was loaded through; it is never
+    closed, so that its ``/proc/self/fd`` name cannot come to mean another file.
+    """
 
     lib: ctypes.CDLL
     version: str
     path: Path
+    descriptor: int
 
 
 _COMPILERS: dict[str | None, tuple[list[str], str] | KernelUnavailable] = {}
@@ -532,32 +537,52 @@ def _load_verified(folder_fd: int, folder: Path, name: str, version: str) -> Ker
 
     Raises :class:`_Refused` when a check fails.
     """
-    opener = _opener(folder_fd)
     try:
-        with open(f"{name}.sha256", "rb", opener=opener) as f:
-            recorded = _read_checked(f).strip()
-        with open(name, "rb", opener=opener) as f:
-            if hashlib.sha256(_read_checked(f)).hexdigest().encode() != recorded:
-                raise _Refused("its SHA-256 differs from the one recorded when it was built (corrupted or replaced)")
-            # load the very file that was hashed, not whatever the name points to by now
-            by_descriptor = Path(f"/proc/self/fd/{f.fileno()}")
-            lib = ctypes.CDLL(str(by_descriptor if by_descriptor.exists() else folder / name))
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder_fd)
     except FileNotFoundError:
         return None
     except OSError as exc:
+        raise _Refused(f"it cannot be opened: {exc}") from exc
+    try:
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = _read_checked(f)
+        try:
+            with open(f"{name}.sha256", "rb", opener=_opener(folder_fd)) as sums:
+                recorded = _read_checked(sums).strip()
+        except FileNotFoundError:
+            raise _Refused("its checksum file is missing") from None
+        except _Refused as exc:
+            raise _Refused(f"its checksum file is refused: {exc}") from None
+        if hashlib.sha256(data).hexdigest().encode() != recorded:
+            raise _Refused("its SHA-256 differs from the one recorded when it was built (corrupted or replaced)")
+        # Load the very file that was hashed, not whatever the name points to by now. The descriptor
+        # stays open as long as the library is loaded: dlopen returns an already-loaded library whose
+        # name matches, and /proc/self/fd/<n> would name another file once <n> is reused.
+        by_descriptor = Path(f"/proc/self/fd/{fd}")
+        lib = ctypes.CDLL(str(by_descriptor if by_descriptor.exists() else folder / name))
+    except OSError as exc:
+        os.close(fd)
         raise _Refused(f"it cannot be read or loaded: {exc}") from exc
+    except BaseException:
+        os.close(fd)
+        raise
     pointer, integer = ctypes.c_void_p, ctypes.c_int64
     lib.ae_loss_grad.argtypes = [integer, pointer, pointer, pointer, pointer, pointer, integer, pointer,
                                  integer, integer, pointer, integer, pointer, pointer]
     lib.ae_loss_grad.restype = None
-    return Kernel(lib, version, folder / name)
+    return Kernel(lib, version, folder / name, fd)
+
+
+def library_name(version: str) -> str:
+    """The cached file of kernel ``version`` built with :data:`ARCH_FLAGS` for this processor."""
+    return f"ae_kernel_{version}_{_digest(*ARCH_FLAGS, _cpu_signature())[:8]}.so"
 
 
 def _build_and_load(folder: Path) -> Kernel:
     """Load the kernel from ``folder``, building it first if it is missing or refused."""
     command, compiler_version = _compiler()
     version = _version_of(compiler_version)
-    name = f"ae_kernel_{version}_{_digest(*ARCH_FLAGS, _cpu_signature())[:8]}.so"
+    name = library_name(version)
     folder_fd = open_private_folder(folder)
     try:
         try:
