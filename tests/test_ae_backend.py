@@ -357,3 +357,10 @@ def test_the_runner_key_follows_the_backend_and_the_ae_variables(monkeypatch):
         monkeypatch.setenv("SYNLIB_AE_GROUP_BYTES", value)
         keys[value] = [job.key for job in make_jobs(plan, plan.runs, {})]
     assert all(a != b for a, b in zip(keys["1"], keys["2"]))
+
+
+def test_the_command_line_help_documents_the_kernel_cache_and_how_to_clear_it():
+    done = subprocess.run([sys.executable, "-m", "synlib", "--help"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(paths.ROOT)})
+    assert done.returncode == 0
+    assert "$SYNLIB_CACHE" in done.stdout and "mode 0700" in done.stdout and "rm -rf .cache/kernels" in done.stdout
