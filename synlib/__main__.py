@@ -32,18 +32,30 @@ EXAMPLES = textwrap.dedent(
     """
 )
 
+CACHE = textwrap.dedent(
+    """
+    cache folder:
+      $SYNLIB_CACHE (default <checkout>/.cache) holds downloads, the runner's records of finished
+      runs and, in kernels/, the autoencoder kernel compiled for this machine. kernels/ must be
+      yours: it is created with mode 0700, and one owned by another user or writable by group or
+      others is refused (training then uses the slower torch backend, with a warning). While
+      nothing runs, deleting the folder or any part of it is safe: it is rebuilt when needed, e.g.
+        rm -rf .cache/kernels                           recompile the kernel on the next training
+    """
+)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="synlib",
         description="Run the chapter notebooks of study plans with papermill and build the Jupyter Book.",
-        epilog=EXAMPLES,
+        epilog=EXAMPLES + CACHE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="execute study plans (skipping unchanged runs)", epilog=EXAMPLES,
+    run = sub.add_parser("run", help="execute study plans (skipping unchanged runs)", epilog=EXAMPLES + CACHE,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("plans", nargs="+", type=Path, help="study plan YAML files (studies/*.yml)")
     run.add_argument("--only", nargs="+", metavar="ID", help="run ids or wildcards to run (default: all)")

@@ -12,8 +12,13 @@ variable                folder                                     default
 ``SYNLIB_DATA_PATH``    where public recordings are looked for     ``<root>/data/external``,
                         (``os.pathsep``-separated, searched in     ``<root>/../shared/data``
                         order)
-``SYNLIB_CACHE``        downloads and the runner's cache           ``<root>/.cache``
+``SYNLIB_CACHE``        downloads, the runner's cache and the      ``<root>/.cache``
+                        compiled autoencoder kernel
+                        (:func:`kernel_dir`)
 ======================  =========================================  ==============================
+
+Deleting the cache folder loses nothing that cannot be made again: downloads
+are fetched again, runs re-executed and the kernel recompiled when needed.
 """
 
 from __future__ import annotations
@@ -53,6 +58,18 @@ def generated_root() -> Path:
 def cache_dir() -> Path:
     """Folder for downloads and the runner's records of finished runs."""
     return _env_path("SYNLIB_CACHE", ROOT / ".cache")
+
+
+def kernel_dir() -> Path:
+    """Folder of the compiled autoencoder kernel, ``<cache>/kernels``.
+
+    Code is loaded from it, so it must belong to the user who runs synlib: it is
+    created with mode 0700 and refused if another user owns it or if group or
+    others can write to it (see :mod:`synlib.autoencoder._ckernel`). On a
+    checkout shared by several users, each sets ``SYNLIB_CACHE`` to a folder of
+    their own. Delete it to force a rebuild.
+    """
+    return cache_dir() / "kernels"
 
 
 def data_search_path() -> list[Path]:

@@ -6,8 +6,9 @@ jupytext and executed by papermill with the run's parameters. The runner
 - checks every parameter name against the notebook's ``parameters`` cell before
   anything executes, so a typo fails at once;
 - skips a run whose inputs are unchanged: the key hashes the notebook text, the
-  parameters, the ``synlib`` source, any data folder passed as a parameter and
-  the keys of the runs it needs;
+  parameters, the ``synlib`` source, the autoencoder backends and their versions
+  with the ``SYNLIB_AE_*`` variables (:func:`synlib.autoencoder.backend_fingerprint`),
+  any data folder passed as a parameter and the keys of the runs it needs;
 - executes in a private staging folder and publishes the executed notebook into
   ``book/_generated/<study>/`` by an atomic rename only when it succeeded; a failed
   copy goes to ``.cache/failed/<study>/`` and earlier published outputs stay;
@@ -41,6 +42,7 @@ from typing import Any, Iterator
 import jupytext
 
 from synlib import paths
+from synlib.autoencoder import backend_fingerprint
 from synlib.plan import Plan, PlanError, Run, external_needs, parameters_digest, upstream
 from synlib.progress import progress
 from synlib.results import atomic_write_bytes, os_error_reason
@@ -206,6 +208,7 @@ def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any], known: dic
             raise PlanError(f"override parameters {missed} are taken by none of the notebooks of plan {plan.name!r}")
     check_plan_parameters(plan)
     source = source_digest()
+    backends = backend_fingerprint()  # the same source gives other numbers with another compiler or torch
     keys: dict[str, str] = {}
     jobs: dict[str, Job] = {}
 
@@ -229,6 +232,7 @@ def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any], known: dic
                 hashlib.sha256(run.notebook.read_bytes()).hexdigest(),
                 parameters_digest(parameters),
                 source,
+                backends,
                 data_digest(parameters),
                 *sorted(key_of(dep) for dep in upstream(plan, run)),
                 *sorted(_external_keys(run)),

@@ -1,4 +1,5 @@
-"""A compiled CPU kernel for the loss and gradients of a batch of autoencoders.
+"""The compiled CPU kernel for the loss and gradients of a batch of autoencoders: its source,
+and how it is built, cached, checked and loaded.
 
 The network is small (m muscles → k units → m muscles), so on a CPU the time
 goes into moving data through a dozen element-wise passes, not into arithmetic.
@@ -16,33 +17,68 @@ take items from a shared counter and each item writes its own partial sums,
 which are added per model in item order afterwards. Results therefore do not
 depend on the number of threads or on which other models share the batch.
 
-The C source below is compiled once per machine with the system C compiler
-(``-O3 -march=native``) into a cache folder (``$SYNLIB_CACHE_DIR``, default
-``~/.cache/synlib``). When no compiler works, or with
-``SYNLIB_AE_KERNEL=torch``, the trainer uses the torch backend instead.
+Reproducibility across processors
+---------------------------------
+Every operation is a single IEEE-754 float operation in source order: the
+flags forbid fused multiply-adds by contraction (``-ffp-contract=off``; GCC's
+default would fuse them on processors with FMA only) and any reassociation
+(``-fno-fast-math``). The library is built for the processor it runs on
+(``-march=native``) because wide vectors make it several times faster, but the
+instruction set changes the speed only, not the numbers: the tests build it for
+the baseline architecture too and compare trained weights bit for bit. The
+kernel's version (:func:`kernel_version`, the ``ckernel-…`` name written into
+results tables) therefore hashes the source, the portable flags, the compiler
+and the architecture, but not the processor; the cached file is keyed by the
+processor as well, so that a library built with AVX-512 is never loaded on a
+machine without it.
+
+Where the library lives, and why it is safe to load
+---------------------------------------------------
+It is compiled once per machine with the system C compiler (``$CC``, else
+``cc``, ``gcc`` or ``clang``) into :func:`synlib.paths.kernel_dir`
+(``$SYNLIB_CACHE/kernels``). Loading a shared library runs its code, so
+
+- the folder is created with mode 0700 and, before every use, must be a real
+  directory (not a symbolic link) owned by the current user and writable by
+  nobody else; otherwise it is refused, nothing in it is loaded, and the
+  message names the folder and what is wrong;
+- the library and its recorded SHA-256 (``<name>.sha256``, written at build
+  time) are checked through a descriptor of that folder: a file that is not a
+  regular file of the current user, is writable by others, or whose content does
+  not match is refused (with a warning) and rebuilt;
+- the bytes that were hashed are the bytes loaded (on Linux through
+  ``/proc/self/fd``), and the compiler never writes into the cache folder: it
+  builds in a fresh private temporary folder and the result is copied in under a
+  temporary name, then renamed into place;
+- on systems without POSIX user ids (Windows) ownership cannot be checked, so
+  the kernel is not used there.
+
+The outcome of the first attempt, library or failure, is remembered for the
+process, so a failed build is not retried for every gradient step. When the
+kernel cannot be used, or with ``SYNLIB_AE_KERNEL=torch``, the trainer uses the
+torch backend instead (:mod:`synlib.autoencoder.fitting` says so once, in a
+warning naming the cause). Delete the folder to rebuild the library.
 """
 
 from __future__ import annotations
 
 import ctypes
-import functools
 import hashlib
+import importlib.metadata
+import json
 import os
 import platform
+import secrets
+import shlex
 import shutil
+import stat
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from synlib.autoencoder._layout import Problem
-
-ROWS_PER_BLOCK = 64
-ROWS_PER_ITEM = 8192  # a multiple of ROWS_PER_BLOCK; fixed so results do not depend on threads
-MAX_TABLE = 4096  # m × k above which the kernel's stack tables would be too large
+from synlib import paths
 
 SOURCE = r"""
 #include <stdint.h>
@@ -260,138 +296,338 @@ void ae_loss_grad(int64_t n_items, const int64_t *items, int64_t *counter, const
 }
 """
 
-FLAGS = ("-O3", "-march=native", "-std=gnu11", "-fPIC", "-shared")
+# The numbers depend on these flags: plain IEEE operations in source order (no contraction into
+# fused multiply-adds, no reassociation). GNU C vector extensions, attributes and __atomic builtins
+# are accepted by GCC and clang in c11 mode.
+PORTABLE_FLAGS = ("-O3", "-std=c11", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared")
+# Only the speed depends on the instruction set (see the module docstring); a compiler that does not
+# know -march=native gets a build for its default target instead.
+ARCH_FLAGS = ("-march=native",)
+FILE_MODE = 0o700  # never writable by group or others: the owner and mode checks below refuse that
+
+ALLOWED_SETTINGS = ("", "auto", "torch")
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("SYNLIB_CACHE_DIR")
-    if root:
-        return Path(root)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "synlib"
+class KernelUnavailable(RuntimeError):
+    """The compiled kernel cannot be built or loaded here; the message says why."""
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A loaded kernel library, its version (``ckernel-<hash>``) and the file it was loaded from.
+
+    ``descriptor`` is the open file the library was loaded through; it is never
+    closed, so that its ``/proc/self/fd`` name cannot come to mean another file.
+    """
+
+    lib: ctypes.CDLL
+    version: str
+    path: Path
+    descriptor: int
+
+
+_COMPILERS: dict[str | None, tuple[list[str], str] | KernelUnavailable] = {}
+_LOADED: dict[tuple, Kernel | KernelUnavailable] = {}
+
+
+def disabled() -> bool:
+    """Whether ``SYNLIB_AE_KERNEL=torch`` turns the kernel off (other values than auto are refused)."""
+    setting = os.environ.get("SYNLIB_AE_KERNEL", "")
+    if setting not in ALLOWED_SETTINGS:
+        raise ValueError(f"SYNLIB_AE_KERNEL={setting!r} is not understood; allowed: auto (or unset), torch")
+    return setting == "torch"
+
+
+def _find_compiler() -> tuple[list[str], str]:
+    named = os.environ.get("CC")
+    if named:
+        command = shlex.split(named)
+        found = shutil.which(command[0]) if command else None
+        if found is None:
+            raise KernelUnavailable(f"the C compiler CC={named!r} is not found")
+        command[0] = found
+    else:
+        found = next((path for path in map(shutil.which, ("cc", "gcc", "clang")) if path), None)
+        if found is None:
+            raise KernelUnavailable("no C compiler found (looked for cc, gcc and clang; set CC to name one)")
+        command = [found]
+    try:
+        done = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise KernelUnavailable(f"the C compiler {shlex.join(command)} does not run: {exc}") from exc
+    if done.returncode != 0:
+        raise KernelUnavailable(f"the C compiler {shlex.join(command)} does not run: "
+                                f"'--version' exited with status {done.returncode}")
+    return command, done.stdout.strip()
+
+
+def _compiler() -> tuple[list[str], str]:
+    """The compiler command and its ``--version`` text, found once per value of ``CC``."""
+    named = os.environ.get("CC")
+    if named not in _COMPILERS:
+        try:
+            _COMPILERS[named] = _find_compiler()
+        except KernelUnavailable as exc:
+            _COMPILERS[named] = exc
+    found = _COMPILERS[named]
+    if isinstance(found, KernelUnavailable):
+        raise found
+    return found
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _version_of(compiler_version: str) -> str:
+    return "ckernel-" + _digest(SOURCE, *PORTABLE_FLAGS, compiler_version, platform.machine())[:12]
+
+
+def kernel_version() -> str:
+    """The kernel's version, ``ckernel-<hash>``, without building it.
+
+    The hash covers what decides the kernel's numbers (source, portable flags,
+    compiler version, architecture); :class:`KernelUnavailable` when no compiler
+    runs or the kernel is disabled.
+    """
+    if disabled():
+        raise KernelUnavailable("disabled by SYNLIB_AE_KERNEL=torch")
+    return _version_of(_compiler()[1])
+
+
+def backend_fingerprint() -> str:
+    """What decides the autoencoders' numbers on this machine, for the runner's cache keys.
+
+    The kernel's version (or why there is none), the torch version and every
+    ``SYNLIB_AE_*`` variable, as JSON. Cheap: it builds nothing and imports no torch.
+
+    Examples
+    --------
+    >>> sorted(json.loads(backend_fingerprint()))
+    ['env', 'kernel', 'torch']
+    """
+    try:
+        kernel = kernel_version()
+    except KernelUnavailable as exc:
+        kernel = f"unavailable: {exc}"
+    env = {name: value for name, value in os.environ.items() if name.startswith("SYNLIB_AE_")}
+    return json.dumps({"kernel": kernel, "torch": importlib.metadata.version("torch"), "env": env}, sort_keys=True)
 
 
 def _cpu_signature() -> str:
-    # -march=native code must not be reused on another processor
+    # a -march=native library must not be loaded on another processor (it may use missing instructions)
     try:
         text = Path("/proc/cpuinfo").read_text()
         flags = next((line for line in text.splitlines() if line.startswith(("flags", "Features"))), "")
     except OSError:
-        flags = ""
+        flags = platform.processor()
     return platform.machine() + flags
 
 
-class KernelUnavailable(RuntimeError):
-    """The compiled kernel cannot be built or loaded on this machine."""
+def _unsafe(st: os.stat_result) -> str | None:
+    """Why a file or folder with status ``st`` may hold code written by someone else, or ``None``."""
+    if st.st_uid != os.getuid():
+        return f"it is owned by user id {st.st_uid}, not by you (user id {os.getuid()})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"it is writable by {'group' if st.st_mode & stat.S_IWGRP else 'others'} (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
 
 
-@functools.lru_cache(maxsize=1)
-def load_library() -> ctypes.CDLL:
-    """Compile (once per machine, cached) and load the kernel; raise :class:`KernelUnavailable` if impossible."""
-    if os.environ.get("SYNLIB_AE_KERNEL") == "torch":
-        raise KernelUnavailable("disabled by SYNLIB_AE_KERNEL=torch")
-    compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-    if compiler is None:
-        raise KernelUnavailable("no C compiler found (set CC)")
+def open_private_folder(folder: Path) -> int:
+    """A descriptor of ``folder``, created with mode 0700 if missing, after checking it is safe.
+
+    Raises :class:`KernelUnavailable`, naming the folder and the problem, when it
+    cannot be created, is not a directory (a symbolic link counts as not), is
+    owned by another user or is writable by group or others.
+    """
+    if not hasattr(os, "getuid"):
+        raise KernelUnavailable("the owner of the kernel cache folder cannot be checked on this system "
+                                "(no POSIX user ids), so the compiled kernel is not used")
     try:
-        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise KernelUnavailable(f"C compiler {compiler} does not run: {exc}") from exc
-    key = hashlib.sha256("\0".join([SOURCE, *FLAGS, version, _cpu_signature()]).encode()).hexdigest()[:16]
-    folder = _cache_dir()
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KernelUnavailable(f"cannot create the kernel cache folder {folder}: {exc}") from exc
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.gettempdir()) / f"synlib-{os.getuid()}"
-        folder.mkdir(parents=True, exist_ok=True)
-    library = folder / f"ae_kernel_{key}.so"
-    if not library.exists():
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            source = Path(tmp) / "ae_kernel.c"
-            source.write_text(SOURCE)
-            built = Path(tmp) / library.name
-            result = subprocess.run([compiler, *FLAGS, "-o", str(built), str(source)], capture_output=True, text=True)
-            if result.returncode != 0:
-                raise KernelUnavailable(f"{compiler} failed to build the kernel:\n{result.stderr[-2000:]}")
-            os.replace(built, library)  # atomic: concurrent builders leave one complete file
-    lib = ctypes.CDLL(str(library))
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise KernelUnavailable(f"cannot create the kernel cache folder {folder}: {exc}") from exc
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise KernelUnavailable(f"the kernel cache folder {folder} is refused: it is not a directory "
+                                f"(symbolic links are refused too): {exc.strerror}") from exc
+    problem = _unsafe(os.fstat(fd))
+    if problem:
+        os.close(fd)
+        raise KernelUnavailable(f"the kernel cache folder {folder} is refused, and nothing in it is loaded: {problem}. "
+                                "Remove it (or set SYNLIB_CACHE to a folder of your own) so that a private one is made")
+    return fd
+
+
+def _opener(folder_fd: int):
+    """An ``open`` opener that resolves names inside the checked folder and follows no symbolic link."""
+    def opener(name, flags):
+        return os.open(name, flags | os.O_NOFOLLOW, dir_fd=folder_fd)
+    return opener
+
+
+def _remove(folder_fd: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=folder_fd)
+    except FileNotFoundError:
+        pass
+
+
+def _write_atomically(folder_fd: int, name: str, data: bytes) -> None:
+    """Write ``name`` in the folder under a temporary name, then rename it into place."""
+    temporary = f".{name}.{secrets.token_hex(8)}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE, dir_fd=folder_fd)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except BaseException:
+        _remove(folder_fd, temporary)
+        raise
+
+
+def _compile(command: list[str]) -> bytes:
+    """The kernel built by ``command``, as bytes.
+
+    The compiler works in a fresh private folder (mode 0700, made by mkdtemp) and
+    never in the cache folder; nothing is ever loaded from the temporary folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="synlib-kernel-") as tmp:
+        source, built = Path(tmp) / "ae_kernel.c", Path(tmp) / "ae_kernel.so"
+        source.write_text(SOURCE)
+        errors = []
+        for arch in (ARCH_FLAGS, ()):
+            try:
+                done = subprocess.run([*command, *PORTABLE_FLAGS, *arch, "-o", str(built), str(source)],
+                                      capture_output=True, text=True, timeout=600)
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise KernelUnavailable(f"the C compiler {shlex.join(command)} failed to run: {exc}") from exc
+            if done.returncode == 0:
+                return built.read_bytes()
+            errors.append(f"with {shlex.join([*PORTABLE_FLAGS, *arch])} (exit status {done.returncode}):\n"
+                          f"{done.stderr[-2000:]}")
+        raise KernelUnavailable(f"the C compiler {shlex.join(command)} failed to build the kernel "
+                                + "\n".join(errors))
+
+
+class _Refused(Exception):
+    """A cached file fails a check; the message says which."""
+
+
+def _read_checked(f) -> bytes:
+    """The content of the open file ``f``; :class:`_Refused` if someone else could have written it."""
+    st = os.fstat(f.fileno())
+    if not stat.S_ISREG(st.st_mode):
+        raise _Refused("it is not a regular file")
+    problem = _unsafe(st)
+    if problem:
+        raise _Refused(problem)
+    return f.read()
+
+
+def _load_verified(folder_fd: int, folder: Path, name: str, version: str) -> Kernel | None:
+    """Load ``name`` if it and its recorded SHA-256 pass the checks; ``None`` if it is missing.
+
+    Raises :class:`_Refused` when a check fails.
+    """
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _Refused(f"it cannot be opened: {exc}") from exc
+    try:
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = _read_checked(f)
+        try:
+            with open(f"{name}.sha256", "rb", opener=_opener(folder_fd)) as sums:
+                recorded = _read_checked(sums).strip()
+        except FileNotFoundError:
+            raise _Refused("its checksum file is missing") from None
+        except _Refused as exc:
+            raise _Refused(f"its checksum file is refused: {exc}") from None
+        if hashlib.sha256(data).hexdigest().encode() != recorded:
+            raise _Refused("its SHA-256 differs from the one recorded when it was built (corrupted or replaced)")
+        # Load the very file that was hashed, not whatever the name points to by now. The descriptor
+        # stays open as long as the library is loaded: dlopen returns an already-loaded library whose
+        # name matches, and /proc/self/fd/<n> would name another file once <n> is reused.
+        by_descriptor = Path(f"/proc/self/fd/{fd}")
+        lib = ctypes.CDLL(str(by_descriptor if by_descriptor.exists() else folder / name))
+    except OSError as exc:
+        os.close(fd)
+        raise _Refused(f"it cannot be read or loaded: {exc}") from exc
+    except BaseException:
+        os.close(fd)
+        raise
     pointer, integer = ctypes.c_void_p, ctypes.c_int64
     lib.ae_loss_grad.argtypes = [integer, pointer, pointer, pointer, pointer, pointer, integer, pointer,
                                  integer, integer, pointer, integer, pointer, pointer]
     lib.ae_loss_grad.restype = None
-    return lib
+    return Kernel(lib, version, folder / name, fd)
 
 
-def supports(problem: Problem) -> str | None:
-    """``None`` if the kernel can train ``problem``, else the reason it cannot."""
-    for act in [*problem.encoders, *problem.decoders]:
-        if act.kernel_code is None:
-            return f"activation {act.name!r} has no compiled version"
-    if problem.layout.m * problem.layout.k > MAX_TABLE:
-        return f"{problem.layout.m} muscles × {problem.layout.k} units exceed the kernel's tables"
-    return None
+def library_name(version: str) -> str:
+    """The cached file of kernel ``version`` built with :data:`ARCH_FLAGS` for this processor."""
+    return f"ae_kernel_{version}_{_digest(*ARCH_FLAGS, _cpu_signature())[:8]}.so"
 
 
-class CBackend:
-    """Loss and gradients from the compiled kernel, run on ``threads`` threads of ``pool``."""
+def _build_and_load(folder: Path) -> Kernel:
+    """Load the kernel from ``folder``, building it first if it is missing or refused."""
+    command, compiler_version = _compiler()
+    version = _version_of(compiler_version)
+    name = library_name(version)
+    folder_fd = open_private_folder(folder)
+    try:
+        try:
+            kernel = _load_verified(folder_fd, folder, name, version)
+        except _Refused as exc:
+            warnings.warn(f"the cached kernel {folder / name} is refused ({exc}); rebuilding it",
+                          RuntimeWarning, stacklevel=2)
+            for stale in (name, f"{name}.sha256"):
+                _remove(folder_fd, stale)
+            kernel = None
+        if kernel is not None:
+            return kernel
+        data = _compile(command)
+        try:
+            _write_atomically(folder_fd, name, data)
+            _write_atomically(folder_fd, f"{name}.sha256", hashlib.sha256(data).hexdigest().encode())
+        except OSError as exc:
+            raise KernelUnavailable(f"cannot write the kernel into {folder}: {exc}") from exc
+        try:
+            kernel = _load_verified(folder_fd, folder, name, version)
+        except _Refused as exc:
+            raise KernelUnavailable(f"the kernel just built as {folder / name} cannot be loaded: {exc}") from exc
+        if kernel is None:
+            raise KernelUnavailable(f"the kernel just built as {folder / name} disappeared before it was loaded")
+        return kernel
+    finally:
+        os.close(folder_fd)
 
-    name = "c-kernel"
 
-    def __init__(self, problem: Problem, pool: ThreadPoolExecutor | None, threads: int):
-        self.lib = load_library()
-        self.problem = problem
-        layout = problem.layout
-        padded = [-(-x.shape[0] // ROWS_PER_BLOCK) * ROWS_PER_BLOCK for x in problem.X]
-        starts = np.concatenate([[0], np.cumsum(padded)]).astype(np.int64)
-        self.ld = int(starts[-1])
-        self.XT = torch.zeros(layout.m, self.ld, dtype=torch.float32)
-        self.W = torch.zeros(self.ld, dtype=torch.float32)
-        for d, x in enumerate(problem.X):
-            n = x.shape[0]
-            self.XT[:, starts[d] : starts[d] + n] = x.T
-            self.W[starts[d] : starts[d] + n] = 1.0 / (n * layout.m)
-        self.model_items = []  # per model: its rows of the item table (model, first row, rows)
-        for i, d in enumerate(problem.data):
-            rows = [(i, starts[d] + s, min(ROWS_PER_ITEM, padded[d] - s)) for s in range(0, padded[d], ROWS_PER_ITEM)]
-            self.model_items.append(np.asarray(rows, dtype=np.int64))
-        self.stats = torch.stack([torch.cat([problem.mean[d], problem.inv_std[d]]) for d in problem.data]).float()
-        codes = [(k, e.kernel_code, c.kernel_code) for k, e, c in zip(problem.k, problem.encoders, problem.decoders)]
-        self.models = torch.tensor(codes, dtype=torch.int64)
-        self.pool = pool if threads > 1 else None
-        self.threads = threads
-        self._active_key = None
+def load_library() -> Kernel:
+    """The kernel, built (once per machine, cached) and loaded (once per process).
 
-    def _select(self, active: np.ndarray) -> None:
-        key = active.tobytes()
-        if key == self._active_key:
-            return
-        chosen = [self.model_items[i] for i in np.flatnonzero(active)]
-        self.items = torch.from_numpy(np.concatenate(chosen)) if chosen else torch.zeros(0, 3, dtype=torch.int64)
-        counts = [len(items) for items in chosen]
-        self.first_item = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self.active_index = np.flatnonzero(active)
-        self.grads = torch.empty(len(self.items), self.problem.layout.size, dtype=torch.float32)
-        self.losses = torch.empty(len(self.items), dtype=torch.float64)
-        self._active_key = key
-
-    def loss_and_grad(self, params: torch.Tensor, active: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
-        """Training loss (float64, one per model) and gradient (models × P); zero where inactive."""
-        self._select(active)
-        loss = np.zeros(self.problem.n_models)
-        grad = torch.zeros_like(params)
-        if len(self.items) == 0:
-            return loss, grad
-        params = params.contiguous()
-        counter = torch.zeros(1, dtype=torch.int64)
-        args = (len(self.items), self.items.data_ptr(), counter.data_ptr(), self.models.data_ptr(),
-                self.XT.data_ptr(), self.W.data_ptr(), self.ld, self.stats.data_ptr(),
-                self.problem.layout.m, self.problem.layout.k, params.data_ptr(), self.problem.layout.size,
-                self.grads.data_ptr(), self.losses.data_ptr())
-        if self.pool is None:
-            self.lib.ae_loss_grad(*args)
-        else:
-            for future in [self.pool.submit(self.lib.ae_loss_grad, *args) for _ in range(self.threads)]:
-                future.result()
-        # per model, add its items' partial sums in item order (independent of threads)
-        grad[self.active_index] = torch.from_numpy(np.add.reduceat(self.grads.numpy(), self.first_item, axis=0))
-        loss[self.active_index] = np.add.reduceat(self.losses.numpy(), self.first_item)
-        return loss, grad
+    Raises :class:`KernelUnavailable` with the cause when it cannot be used; the
+    outcome is remembered for the process (per compiler, cache folder and
+    instruction-set flags), so a failure is not retried.
+    """
+    if disabled():
+        raise KernelUnavailable("disabled by SYNLIB_AE_KERNEL=torch")
+    key = (os.environ.get("CC"), str(paths.kernel_dir()), ARCH_FLAGS)
+    if key not in _LOADED:
+        try:
+            _LOADED[key] = _build_and_load(paths.kernel_dir())
+        except KernelUnavailable as exc:
+            _LOADED[key] = exc
+    outcome = _LOADED[key]
+    if isinstance(outcome, KernelUnavailable):
+        raise outcome
+    return outcome

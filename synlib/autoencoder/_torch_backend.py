@@ -24,11 +24,13 @@ from synlib.autoencoder._layout import Problem, standardised
 
 
 class TorchBackend:
-    """Hand-written forward and backward passes with batched torch matrix products."""
+    """Hand-written forward and backward passes with batched torch matrix products.
 
-    name = "torch"
+    ``name`` is ``torch-<version>-<device type>``, e.g. ``torch-2.13.0-cpu``.
+    """
 
     def __init__(self, problem: Problem, device: torch.device):
+        self.name = f"torch-{torch.__version__.split('+')[0]}-{device.type}"
         self.problem = problem
         self.device = device
         layout = problem.layout

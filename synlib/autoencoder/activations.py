@@ -2,7 +2,7 @@
 
 Each entry of :data:`ACTIVATIONS` holds the torch function, its derivative
 written in terms of the pre-activation ``a`` and the output ``h = f(a)`` (the
-trainer differentiates by hand, see :mod:`synlib.autoencoder.trainer`), and the
+trainer differentiates by hand, see :mod:`synlib.autoencoder.fitting`), and the
 range of the output, which tells where a unit saturates. Adding an activation is
 one line::
 

@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from synlib.autoencoder.activations import get_activation
+from synlib.autoencoder.fitting import FitResult, TrainingOptions, fit_batch
 
 __all__ = ["Autoencoder"]
 
@@ -20,9 +21,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     each muscle, a dense encoder muscles → ``n_components`` with the ``encoder``
     activation, a dense decoder ``n_components`` → muscles with the ``decoder``
     activation, trained to reproduce the raw input (mean squared error).
-    Training runs through :func:`synlib.autoencoder.train_autoencoders`; to fit
-    many participants, pairs or seeds, call that function: it trains them all
-    in one batch.
+    Training runs through :func:`synlib.autoencoder.fitting.fit_batch`; to fit
+    many participants, pairs or seeds, call
+    :func:`synlib.autoencoder.train_autoencoders`: it trains them all in one
+    batch.
 
     Parameters
     ----------
@@ -62,7 +64,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     encoder_weights_, encoder_bias_, decoder_weights_, bn_gamma_, bn_beta_ : ndarray
         The trained parameters (encoder m × k, decoder k × m).
     backend_ : str
-        "c-kernel" or "torch": which implementation computed the gradients.
+        Which implementation computed the gradients, with its version:
+        ``ckernel-<hash>`` (the compiled kernel; the hash covers its source,
+        flags, compiler and architecture) or ``torch-<version>-<device>``.
 
     Notes
     -----
@@ -123,31 +127,23 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.use_bias = use_bias
         self.bn_eps = bn_eps
 
-    def _training_options(self) -> dict:
-        return {
-            "epochs": self.epochs, "lr": self.lr, "optimizer": self.optimizer, "batch_size": self.batch_size,
-            "nonneg_decoder": self.nonneg_decoder, "weight_decay": self.weight_decay,
-            "early_stopping": self.early_stopping, "optimizer_options": self.optimizer_options,
-            "use_bias": self.use_bias, "bn_eps": self.bn_eps,
-        }
-
     def fit(self, X, y=None):
         """Train on ``X`` (samples × muscles)."""
-        from synlib.autoencoder.trainer import train_autoencoders
-
         if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
             seed = int(self.random_state)
         else:
             seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        fitted = train_autoencoders([X], self.n_components, [(self.encoder, self.decoder)], [seed],
-                                    device=self.device, **self._training_options())[0]
-        self.__dict__.update({key: value for key, value in fitted.__dict__.items() if key.endswith("_")})
+        options = TrainingOptions(**{name: getattr(self, name) for name in TrainingOptions.names()})
+        [result] = fit_batch([X], self.n_components, [(self.encoder, self.decoder)], [seed], options,
+                             device=self.device)
+        self._set_fitted(result)
         return self
 
     def fit_transform(self, X, y=None):
         return self.fit(X).activations_
 
-    def _set_fitted(self, X: np.ndarray, result) -> None:
+    def _set_fitted(self, result: FitResult) -> None:
+        """Take the trained state of ``result`` (its model must be this estimator's)."""
         p = result.params
         self.bn_mean_, self.bn_var_ = np.asarray(result.bn_mean, float), np.asarray(result.bn_var, float)
         self.bn_gamma_, self.bn_beta_ = p["gamma"], p["beta"]
@@ -160,8 +156,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.loss_curve_ = result.loss_curve
         self.n_epochs_ = len(result.loss_curve)
         self.backend_ = result.backend
-        self.n_features_in_ = X.shape[1]
-        self.activations_ = self.transform(X)
+        self.n_features_in_ = result.X.shape[1]
+        self.activations_ = self.transform(result.X)
 
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "synergies_")
