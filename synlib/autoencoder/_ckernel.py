@@ -363,16 +363,19 @@ def _find_compiler() -> tuple[list[str], str]:
 
 def _compiler() -> tuple[list[str], str]:
     """The compiler command and its ``--version`` text, found once per value of ``CC``."""
-    named = os.environ.get("CC")
-    if named not in _COMPILERS:
+    return _remembered(_COMPILERS, os.environ.get("CC"), _find_compiler)
+
+
+def _remembered(cache: dict, key, make):
+    """``make()`` once per ``key``; a :class:`KernelUnavailable` is remembered and raised again, not retried."""
+    if key not in cache:
         try:
-            _COMPILERS[named] = _find_compiler()
+            cache[key] = make()
         except KernelUnavailable as exc:
-            _COMPILERS[named] = exc
-    found = _COMPILERS[named]
-    if isinstance(found, KernelUnavailable):
-        raise found
-    return found
+            cache[key] = exc
+    if isinstance(cache[key], KernelUnavailable):
+        raise cache[key]
+    return cache[key]
 
 
 def _digest(*parts: str) -> str:
@@ -622,12 +625,4 @@ def load_library() -> Kernel:
     if disabled():
         raise KernelUnavailable("disabled by SYNLIB_AE_KERNEL=torch")
     key = (os.environ.get("CC"), str(paths.kernel_dir()), ARCH_FLAGS)
-    if key not in _LOADED:
-        try:
-            _LOADED[key] = _build_and_load(paths.kernel_dir())
-        except KernelUnavailable as exc:
-            _LOADED[key] = exc
-    outcome = _LOADED[key]
-    if isinstance(outcome, KernelUnavailable):
-        raise outcome
-    return outcome
+    return _remembered(_LOADED, key, lambda: _build_and_load(paths.kernel_dir()))
