@@ -334,14 +334,26 @@ def _signals_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM into KeyboardInterrupt so that clean-up code runs for both."""
 
     def handler(signum, frame):
+        _RECEIVED.append(signum)
         raise Interrupted(signum)
 
+    _RECEIVED.clear()
     previous = signal.signal(signal.SIGTERM, handler) if _in_main_thread() else None
     try:
         yield
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+#: Signals received during the current run; the executing notebook client may swallow the
+#: Interrupted raised in its loop (as a DeadKernelError, say), so the runner checks here too.
+_RECEIVED: list[int] = []
+
+
+def _raise_if_interrupted() -> None:
+    if _RECEIVED:
+        raise Interrupted(_RECEIVED[0])
 
 
 def _in_main_thread() -> bool:
@@ -550,6 +562,7 @@ def _run_serial(queue: _Queue, staging: str) -> list[tuple[Job, dict[str, Any]]]
             queue.start(job)
             log.info("%s: running %s", job.plan, job.run_id)
             summary = execute_job(job, threads, staging)
+            _raise_if_interrupted()
             _log_summary(job, summary)
             done.append((job, summary))
             bar.update()
