@@ -613,7 +613,7 @@ def _run_dask(queue: _Queue, staging: str, jobs: int, scheduler: str | None) -> 
     else:
         workers = max(1, int(jobs))
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
         client = Client(cluster)
         log.info("started a local Dask cluster with %d workers", workers)
     cores = os.cpu_count() or 1
