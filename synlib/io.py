@@ -64,12 +64,17 @@ class Trial:
     truth : dict or None
         Ground truth on the time base of ``emg`` when the data are simulated:
         ``envelope`` (n_samples × n_muscles) and ``activations`` (n_samples × k).
+    kinematics : dict or None
+        Movement signals recorded with the EMG, on its time base; today
+        ``hand_speed`` (n_samples, m/s), from which segmentation ``"speed"``
+        detects movement onset and offset.
     """
 
     emg: np.ndarray
     meta: Mapping[str, Any]
     source: str = ""
     truth: Mapping[str, np.ndarray] | None = None
+    kinematics: Mapping[str, np.ndarray] | None = None
 
     @property
     def label(self) -> str:

@@ -951,6 +951,40 @@ class _TrialRecipe:
         tonic = self.start_tonic + progress[:, None] * (self.end_tonic - self.start_tonic)
         return {"envelope": tonic + phasic, "phasic": phasic, "activations": activations}
 
+    def hand_speed(self) -> np.ndarray:
+        """The hand's speed (m/s) along its minimum-jerk path from the start to the target."""
+        s = np.clip((np.arange(self.n_samples) / self.config.fs - self.onset) / self.duration, 0.0, 1.0)
+        distance = float(np.linalg.norm(self.end - START_POSITION))
+        return distance * 30 * s**2 * (1 - s) ** 2 / self.duration
+
+
+class SimulatedKinematics(Mapping):
+    """A trial's recorded movement, computed on access: ``hand_speed`` (samples, m/s).
+
+    The speed is noise-free; preprocessing detects onset and offset from it
+    (segmentation ``"speed"``, the group's 10 % of peak speed), and the
+    generator's own onset and offset (the trial's ``onset``/``offset``, where the
+    speed leaves and returns to zero) serve only to measure that detection.
+    """
+
+    _KEYS = ("hand_speed",)
+
+    def __init__(self, recipe: _TrialRecipe) -> None:
+        self._recipe = recipe
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._KEYS:
+            raise KeyError(f"simulated kinematics have {', '.join(self._KEYS)}, not {key!r}")
+        value = self._recipe.hand_speed()
+        value.flags.writeable = False
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._KEYS)
+
+    def __len__(self) -> int:
+        return len(self._KEYS)
+
 
 class SimulatedTruth(Mapping):
     """A trial's ground truth, computed on access (``envelope``, ``phasic``, ``activations``).
@@ -1083,7 +1117,7 @@ def _participant_trials(config: SimulationConfig, participant: str) -> list[Tria
             out += extra["dc"][i]
             out.flags.writeable = False
             trials.append(Trial(emg=out, meta=_plain(metas[i]), source=f"simulated cohort, seed {config.seed}",
-                                truth=SimulatedTruth(recipes[i])))
+                                truth=SimulatedTruth(recipes[i]), kinematics=SimulatedKinematics(recipes[i])))
     return trials
 
 

@@ -396,3 +396,44 @@ def test_envelope_without_tonic_removal_is_clipped_at_zero():
     assert clipped.X.min() >= 0.0
     raw = process_trial(trial, 1000.0, PreprocessConfig(tonic="none", clip_negative=False), ("a", "b"))
     assert raw.X.min() < 0.0
+
+
+def test_speed_segmentation_cuts_at_the_fraction_of_peak_speed_and_refuses_a_cut_off_movement():
+    t = np.arange(3000) / 1000
+    speed = np.clip(1 - np.abs(t - 1.5) / 0.5, 0, None)          # a triangle from 1 to 2 s
+    assert segment.speed_onset_offset(speed, t, 0.2) == pytest.approx((1.1, 1.9))
+    with pytest.raises(ValueError, match="does not rise from and fall back"):
+        segment.speed_onset_offset(np.clip(t - 1, 0, None), t)      # still moving at the end
+    with pytest.raises(ValueError, match="missing or infinite"):
+        segment.speed_onset_offset(np.where(t > 2.5, np.nan, speed), t)
+    emg = np.random.default_rng(0).standard_normal((3000, 2)) * (0.2 + speed)[:, None]
+    meta = {"participant": "p1", "trial": "t1", "condition": "c", "repetition": 1, "onset": 0.9, "offset": 2.1}
+    auto = process_trial(Trial(emg, meta, kinematics={"hand_speed": speed}), 1000)
+    assert auto.rows["segment_start"].iloc[0] == pytest.approx(1.05, abs=0.01)   # the speed wins over meta
+    known = process_trial(Trial(emg, meta, kinematics={"hand_speed": speed}), 1000,
+                          PreprocessConfig(segmentation="onset_offset"))
+    assert known.rows["segment_start"].iloc[0] == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="no recorded hand speed"):
+        process_trial(Trial(emg, meta), 1000, PreprocessConfig(segmentation="speed"))
+
+
+def test_detection_errors_compare_the_cut_with_the_known_onset_and_offset():
+    data = datasets.open_dataset("simulated", {"n_participants": 1, "n_repetitions": 1}, None)
+    env = preprocess(data, progress=False)
+    errors = segment.detection_errors(env.rows, data.trial_table())
+    assert len(errors) == 45
+    # the minimum-jerk bell is at 10 % of its peak 8.6 % of the movement time after it starts (0.8–1.2 s)
+    assert errors["onset_error_s"].between(0.8 * 0.086 - 0.01, 1.2 * 0.086 + 0.01).all()
+    assert np.allclose(errors["onset_error_s"], -errors["offset_error_s"], atol=2e-3)
+
+
+def test_truth_of_participants_with_different_k_is_padded_and_trimmed_again():
+    data = datasets.open_dataset("simulated", {"n_participants": 4, "n_repetitions": 1, "k_range": [4, 6],
+                                               "seed": 3}, None)
+    env = preprocess(data, progress=False)
+    ks = {p: env.true_synergies[p].shape[0] for p in env.participants}
+    assert len(set(ks.values())) > 1
+    assert env.truth["activations"].shape[1] == max(ks.values())
+    for p, k in ks.items():
+        assert env.select(p).truth["activations"].shape[1] == k
+        assert np.isfinite(env.select(p).truth["activations"]).all()

@@ -452,3 +452,20 @@ def test_the_dataset_adapter_passes_every_option():
             assert accepted[option.name] == option.default, option.name
     cohort = datasets.load("simulated", n_participants=1, n_repetitions=1, **EVERY_AXIS)
     assert cohort.info["config"]["crosstalk"] == 0.15 and cohort.info["config"]["k_range"] == (4, 6)
+
+
+def test_hand_speed_is_a_minimum_jerk_bell_whose_ten_percent_crossings_the_detector_finds(linear_trials):
+    from synlib.preprocess.segment import speed_onset_offset
+
+    for trial in linear_trials[:5]:
+        onset, offset = trial.meta["onset"], trial.meta["offset"]
+        speed = trial.kinematics["hand_speed"]
+        t = np.arange(len(speed)) / 1000.0
+        assert speed[(t < onset) | (t > offset)].max() == 0.0
+        distance = np.linalg.norm(np.array([trial.meta["distance_m"]]))
+        # the path integrates to the reach distance, and the detector's error is the bell's 10 % point
+        assert np.trapezoid(speed, t) == pytest.approx(distance, rel=1e-3)
+        detected = speed_onset_offset(speed, t, 0.10)
+        tau = 0.0860   # 30 s²(1 − s)² = 0.1 · 30/16
+        assert detected[0] - onset == pytest.approx(tau * (offset - onset), abs=2e-3)
+        assert offset - detected[1] == pytest.approx(tau * (offset - onset), abs=2e-3)

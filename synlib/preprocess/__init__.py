@@ -4,11 +4,13 @@
 - :mod:`synlib.preprocess.segment`: movements and cycle phases of a trial;
 - :class:`PreprocessConfig`: every choice, with the authors' group's defaults;
 - :func:`preprocess`: a dataset, participant by participant, into :class:`Envelopes`;
-- :func:`envelope_recovery`: on simulated data, how well the true envelopes are recovered.
+- :func:`envelope_recovery`: on simulated data, how well the true envelopes are recovered;
+- :func:`detection_errors`: how far detected movement onsets and offsets are from known ones.
 """
 
 from synlib.preprocess.config import PreprocessConfig
 from synlib.preprocess.envelopes import Envelopes
+from synlib.preprocess.segment import detection_errors
 from synlib.preprocess.pipeline import (
     PreprocessWarning,
     TrialEnvelope,
@@ -26,6 +28,7 @@ __all__ = [
     "PreprocessWarning",
     "TrialEnvelope",
     "concatenate",
+    "detection_errors",
     "envelope_recovery",
     "preprocess",
     "preprocess_participant",

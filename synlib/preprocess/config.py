@@ -33,7 +33,7 @@ CHOICES = {
     "rectify": ("fullwave", "halfwave", "none"),
     "envelope": ("lowpass", "rms"),
     "downsample": ("bin", "resample", "none"),
-    "segmentation": ("auto", "onset_offset", "threshold", "events", "whole"),
+    "segmentation": ("auto", "speed", "onset_offset", "threshold", "events", "whole"),
     "tonic": ("ramp", "none"),
     "amplitude_norm": ("participant_max", "trial_max", "reference", "none"),
 }
@@ -57,7 +57,8 @@ ABOUT = {
     "subtract_min": (R_PACKAGE, "subtract each muscle's minimum over the trial"),
     "downsample": (GROUP, "average into bins, resample, or keep the raw rate"),
     "bin_s": (GROUP, "bin width / new sample period (s)"),
-    "segmentation": (OURS, "movements from known onset/offset, else from an envelope threshold"),
+    "segmentation": (OURS, "movements from hand speed, else known onset/offset, else an envelope threshold"),
+    "speed_fraction": (GROUP, "speed segmentation: onset and offset where hand speed crosses this fraction of its peak"),
     "threshold_fraction": (OURS, "threshold segmentation: fraction of the way from baseline to peak"),
     "threshold_min_s": (OURS, "threshold segmentation: shortest active stretch (s)"),
     "cycle_events": (R_PACKAGE, "events splitting a cycle into phases (segmentation='events')"),
@@ -116,10 +117,17 @@ class PreprocessConfig:
         Average into bins of ``bin_s`` (the group's) or resample to ``1 / bin_s`` Hz.
     bin_s : float, default 0.01
         Bin width, or new sample period when resampling (the group's 10 ms).
-    segmentation : {"auto", "onset_offset", "threshold", "events", "whole"}, default "auto"
-        ``auto`` uses a trial's ``onset``/``offset`` when both are known and an
-        envelope threshold otherwise; ``events`` cuts cycles from ``cycle_events``;
-        ``whole`` keeps the whole trial as one movement.
+    segmentation : {"auto", "speed", "onset_offset", "threshold", "events", "whole"}, default "auto"
+        ``speed`` detects onset and offset from the trial's recorded hand speed
+        (``Trial.kinematics["hand_speed"]``, the group's rule: ``speed_fraction``
+        of its peak); ``auto`` does so when the trial has a hand speed, else uses
+        the trial's ``onset``/``offset`` when both are known, else an envelope
+        threshold; ``events`` cuts cycles from ``cycle_events``; ``whole`` keeps
+        the whole trial as one movement.
+    speed_fraction : float, default 0.10
+        Speed segmentation: the movement runs from the last time before the peak
+        to the first time after it that hand speed is at this fraction of its
+        peak (the group's 10 %).
     threshold_fraction : float, default 0.25
         Threshold segmentation: active when the muscle-averaged envelope (each muscle
         scaled to its trial range) exceeds its 5th percentile by this fraction of
@@ -178,6 +186,7 @@ class PreprocessConfig:
     downsample: str = "bin"
     bin_s: float = 0.01
     segmentation: str = "auto"
+    speed_fraction: float = 0.10
     threshold_fraction: float = 0.25
     threshold_min_s: float = 0.2
     cycle_events: tuple[str, ...] | None = None
@@ -213,10 +222,11 @@ class PreprocessConfig:
             set_(name, _integer(name, getattr(self, name), minimum=0))
         if self.max_cycles is not None:
             set_("max_cycles", _integer("max_cycles", self.max_cycles, minimum=1))
-        fraction = _positive("threshold_fraction", self.threshold_fraction)
-        if fraction >= 1:
-            raise ValueError(f"preprocess option threshold_fraction={fraction!r} must be between 0 and 1")
-        set_("threshold_fraction", fraction)
+        for name in ("threshold_fraction", "speed_fraction"):
+            fraction = _positive(name, getattr(self, name))
+            if fraction >= 1:
+                raise ValueError(f"preprocess option {name}={fraction!r} must be between 0 and 1")
+            set_(name, fraction)
         if self.band_upper_hz is not None:
             if self.highpass_hz is None:
                 raise ValueError("preprocess option band_upper_hz needs highpass_hz (the lower band edge)")

@@ -10,6 +10,15 @@ import pandas as pd
 
 from synlib import results
 
+def _without_padding(values: np.ndarray) -> np.ndarray:
+    """``values`` without the trailing columns that are NaN in every row (the padding of narrower truth)."""
+    if values.ndim != 2 or not len(values) or not np.isnan(values[:, -1]).all():
+        return values
+    padded = np.isnan(values).all(axis=0)
+    width = len(padded) - int(np.argmin(padded[::-1])) if not padded.all() else 0
+    return values[:, :width]
+
+
 _ROW_DTYPES = {"participant": str, "trial": str, "condition": str, "plane": str, "phase": str}
 
 
@@ -29,7 +38,9 @@ class Envelopes:
     muscles : tuple of str
     truth : dict of str to ndarray
         Simulated data only, aligned with ``X``'s rows: ``envelope``, ``phasic``
-        (rows × muscles) and ``activations`` (rows × k); empty for real data.
+        (rows × muscles) and ``activations`` (rows × k; with participants of
+        different k, NaN-padded to the largest, and :meth:`select` drops the
+        columns that are padding in every selected row); empty for real data.
     true_synergies : dict of str to ndarray
         Participant → k × muscles (simulated data only).
     amplitude_scale : dict of str to ndarray
@@ -88,7 +99,7 @@ class Envelopes:
         chosen = set(self.rows.loc[keep, "participant"].astype(str))
         return Envelopes(
             X=self.X[keep], rows=self.rows.loc[keep], muscles=self.muscles,
-            truth={k: v[keep] for k, v in self.truth.items()},
+            truth={k: _without_padding(v[keep]) for k, v in self.truth.items()},
             true_synergies={p: w for p, w in self.true_synergies.items() if p in chosen},
             amplitude_scale={p: s for p, s in self.amplitude_scale.items() if p in chosen},
         )

@@ -91,7 +91,7 @@ def _envelope(x, fs, config: PreprocessConfig, where: str) -> tuple[np.ndarray, 
     return env, np.arange(env.shape[0]) / fs
 
 
-def _segments(trial: Trial, env, times, duration, config: PreprocessConfig, where: str) -> list[seg.Segment]:
+def _segments(trial: Trial, env, times, duration, fs: float, config: PreprocessConfig, where: str) -> list[seg.Segment]:
     meta = trial.meta
     if config.segmentation == "events":
         return seg.cycles(meta.get("events") or {}, config.cycle_events, config.time_points, duration,
@@ -99,6 +99,14 @@ def _segments(trial: Trial, env, times, duration, config: PreprocessConfig, wher
                           config.max_cycles, where)
     if config.segmentation == "whole":
         return seg.movement(0.0, duration, duration, config.time_points, where)
+    speed = (trial.kinematics or {}).get("hand_speed")
+    if config.segmentation == "speed" or (config.segmentation == "auto" and speed is not None):
+        if speed is None:
+            raise ValueError(f"{where} has no recorded hand speed (Trial.kinematics['hand_speed']); "
+                             "use segmentation='onset_offset', 'threshold' or 'whole'")
+        onset, offset = seg.speed_onset_offset(speed, np.arange(len(speed)) / fs,
+                                               config.speed_fraction, where)
+        return seg.movement(onset, offset, duration, config.time_points, where)
     onset, offset = float(meta.get("onset", np.nan)), float(meta.get("offset", np.nan))
     known = np.isfinite(onset) and np.isfinite(offset)
     if config.segmentation == "onset_offset" and not known:
@@ -147,6 +155,9 @@ def _row_columns(meta, segments: list[seg.Segment]) -> dict[str, np.ndarray]:
     columns["segment"] = np.repeat([s.index for s in segments], [s.n_points for s in segments])
     columns["phase"] = np.repeat(np.array([s.phase for s in segments], dtype=object), [s.n_points for s in segments])
     columns["time"] = np.concatenate([np.linspace(0.0, 1.0, s.n_points) for s in segments])
+    # where each segment was cut (s from the trial's start), to compare a detected onset with a known one
+    columns["segment_start"] = np.repeat([s.start for s in segments], [s.n_points for s in segments])
+    columns["segment_end"] = np.repeat([s.end for s in segments], [s.n_points for s in segments])
     for name, value in meta.items():
         if name not in _TIMING_META and name not in columns and np.isscalar(value):
             columns[name] = np.full(n_rows, value)
@@ -220,7 +231,7 @@ def process_trial(trial: Trial, fs: float, config: PreprocessConfig | None = Non
         env = steps.divide_by(env, env.max(axis=0), muscles, where)
     record["envelope"] = (times, env)
 
-    segments = _segments(trial, env, times, duration, config, where)
+    segments = _segments(trial, env, times, duration, fs, config, where)
     if config.tonic == "ramp":
         # Movement segmentations give one segment per trial (the configuration
         # forbids ramps with cycles); the ramp spans it and stays flat outside.
@@ -358,18 +369,30 @@ def concatenate(parts: list[Envelopes]) -> Envelopes:
     keys = set(parts[0].truth)
     if any(set(p.truth) != keys for p in parts):
         raise ValueError("only some participants carry ground truth")
-    widths = {k: {p.truth[k].shape[1] for p in parts} for k in keys}
-    uneven = {k: sorted(w) for k, w in widths.items() if len(w) > 1}
-    if uneven:
-        raise ValueError(f"truth arrays differ in width across participants: {uneven}")
+    for name in keys - {"activations"}:
+        widths = sorted({p.truth[name].shape[1] for p in parts})
+        if len(widths) > 1:
+            raise ValueError(f"truth {name!r} differs in width across participants: {widths}")
     return Envelopes(
         X=np.concatenate([p.X for p in parts]),
         rows=pd.concat([p.rows for p in parts], ignore_index=True),
         muscles=muscles,
-        truth={k: np.concatenate([p.truth[k] for p in parts]) for k in keys},
+        truth={k: _stack_columns([p.truth[k] for p in parts]) for k in keys},
         true_synergies={k: v for p in parts for k, v in p.true_synergies.items()},
         amplitude_scale={k: v for p in parts for k, v in p.amplitude_scale.items()},
     )
+
+
+def _stack_columns(arrays: list[np.ndarray]) -> np.ndarray:
+    """Rows of ``arrays`` stacked; narrower ones padded with NaN columns on the right.
+
+    Participants of a simulated cohort may have different numbers of true
+    synergies, so their true activations differ in width;
+    :meth:`Envelopes.select` drops the padding again.
+    """
+    width = max(a.shape[1] for a in arrays)
+    return np.concatenate([np.pad(a.astype(float), ((0, 0), (0, width - a.shape[1])), constant_values=np.nan)
+                           if a.shape[1] < width else a for a in arrays])
 
 
 def preprocess(dataset: Dataset, config: PreprocessConfig | dict | None = None, progress: bool = True

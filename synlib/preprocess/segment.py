@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,43 @@ def movement(onset: float, offset: float, duration: float, n_points: int, where:
     """
     check_span(float(onset), float(offset), duration, where)
     return [Segment(float(onset), float(offset), "movement", 1, int(n_points))]
+
+
+def speed_onset_offset(speed, times, fraction: float = 0.10, where: str = "") -> tuple[float, float]:
+    """Movement onset and offset where hand speed crosses ``fraction`` of its peak (the group's 10 %).
+
+    The onset is the last time before the speed peak, and the offset the first
+    time after it, that the speed is at ``fraction`` of the peak, interpolated
+    linearly between samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(301) / 100
+    >>> speed = np.clip(1 - np.abs(t - 1.5) / 0.5, 0, None)      # a triangle from 1 s to 2 s
+    >>> [round(x, 3) for x in speed_onset_offset(speed, t)]
+    [1.05, 1.95]
+    """
+    speed = np.asarray(speed, dtype=float)
+    times = np.asarray(times, dtype=float)
+    if speed.ndim != 1 or speed.shape != times.shape or speed.size < 3:
+        raise ValueError(f"hand speed{_in(where)} must be one value per sample (got shape {speed.shape} "
+                         f"for {times.size} samples)")
+    if not np.isfinite(speed).all():
+        raise ValueError(f"hand speed{_in(where)} has {int((~np.isfinite(speed)).sum())} missing or infinite values")
+    peak = int(np.argmax(speed))
+    level = fraction * speed[peak]
+    below = speed <= level
+    before, after = np.flatnonzero(below[:peak]), peak + np.flatnonzero(below[peak:])
+    if speed[peak] <= 0 or not before.size or not after.size:
+        raise ValueError(f"hand speed{_in(where)} does not rise from and fall back to {fraction:g} of its peak "
+                         f"({speed[peak]:.3g}) within the trial: the movement is cut off, or lower speed_fraction")
+
+    def crossing(i: int, j: int) -> float:
+        # the time between samples i and j where the speed equals the level
+        return float(times[i] + (level - speed[i]) / (speed[j] - speed[i]) * (times[j] - times[i]))
+
+    return crossing(before[-1], before[-1] + 1), crossing(after[0] - 1, after[0])
 
 
 def threshold_onset_offset(envelope, times, fraction: float = 0.25, min_active_s: float = 0.2,
@@ -159,3 +197,42 @@ def cycles(events: Mapping[str, Sequence[float]], cycle_events: Sequence[str], t
         for number, bounds in enumerate(kept, start=1)
         for p in range(len(names))
     ]
+
+
+def detection_errors(rows: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """How far the movements were cut from each trial's known onset and offset.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        The row table of preprocessed envelopes (``Envelopes.rows``), with
+        ``segment_start`` and ``segment_end``.
+    trials : DataFrame
+        The dataset's trial table (``Dataset.trial_table()``) with the known
+        ``onset`` and ``offset`` (on simulated data the generator's).
+
+    Returns
+    -------
+    DataFrame
+        One row per movement: participant, trial, ``onset_error_s`` and
+        ``offset_error_s`` (detected minus known; positive = later).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"participant": ["p"] * 2, "trial": ["t"] * 2, "segment": [1, 1],
+    ...                      "segment_start": [1.1, 1.1], "segment_end": [1.9, 1.9]})
+    >>> trials = pd.DataFrame({"participant": ["p"], "trial": ["t"], "onset": [1.0], "offset": [2.0]})
+    >>> detection_errors(rows, trials).round(3).to_dict("records")
+    [{'participant': 'p', 'trial': 't', 'onset_error_s': 0.1, 'offset_error_s': -0.1}]
+    """
+    missing = [c for c in ("participant", "trial", "segment_start", "segment_end") if c not in rows]
+    missing += [c for c in ("onset", "offset") if c not in trials]
+    if missing:
+        raise ValueError(f"detection errors need the columns {missing}")
+    cut = rows.drop_duplicates(["participant", "trial", "segment"])[["participant", "trial", "segment_start",
+                                                                      "segment_end"]]
+    known = trials[["participant", "trial", "onset", "offset"]].astype({"participant": str, "trial": str})
+    both = cut.astype({"participant": str, "trial": str}).merge(known, on=["participant", "trial"], how="inner")
+    return pd.DataFrame({"participant": both["participant"], "trial": both["trial"],
+                         "onset_error_s": both["segment_start"] - both["onset"],
+                         "offset_error_s": both["segment_end"] - both["offset"]})
