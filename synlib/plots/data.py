@@ -112,11 +112,17 @@ def plot_synergies(synergies: np.ndarray, muscles: Sequence[str], names: Sequenc
 
 
 def synergies_table(synergies_by_participant: dict[str, np.ndarray], muscles: Sequence[str],
-                    names: Sequence[str] | None = None) -> pd.DataFrame:
-    """Tidy table (participant, synergy, muscle, weight) of several participants' synergies."""
+                    names: Sequence[str] | dict[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """Tidy table (participant, synergy, muscle, weight) of several participants' synergies.
+
+    ``names`` labels the synergies: one list for every participant, or a dict
+    participant → list when participants have different synergies (merged or
+    split ones in a simulated cohort); default ``S1``, ``S2``, ...
+    """
     rows = []
     for participant, synergies in synergies_by_participant.items():
-        labels = list(names) if names is not None else [f"S{j + 1}" for j in range(len(synergies))]
+        own = names.get(participant) if isinstance(names, dict) else names
+        labels = list(own) if own is not None else [f"S{j + 1}" for j in range(len(synergies))]
         for j, row in enumerate(np.asarray(synergies)):
             rows += [{"participant": participant, "synergy": labels[j], "muscle": m, "weight": w}
                      for m, w in zip(muscles, row)]

@@ -177,3 +177,35 @@ def specification_curve(specs: pd.DataFrame, effect: str, choices, *, verdict: s
     bottom.set_xlabel("specification (sorted by effect)")
     fig.tight_layout()
     return fig
+
+
+def sensitivity_curves(summary: pd.DataFrame, levels, label: str, ax=None, highlight=("NMF", tradeoff.PAPER_PAIR),
+                       threshold: float | None = None):
+    """Median truth recovery (95 % interval over participants) of each configuration along one axis.
+
+    ``summary`` is :func:`synlib.sensitivity.level_summary`; the chance level is
+    the grey dashed line and ``threshold`` (the breakdown level) a dotted one.
+    Levels are placed evenly in sweep order, labelled with their values.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4))
+    position = {level: i for i, level in enumerate(levels)}
+    configs = tradeoff.config_order(summary["config"].unique())
+    palette = dict(zip(configs, sns.color_palette("colorblind", len(configs))))
+    for config in configs:
+        rows = summary[summary["config"] == config].sort_values("level", key=lambda s: s.map(position))
+        x = rows["level"].map(position).to_numpy(dtype=float)
+        strong = config in highlight
+        ax.plot(x, rows["median"], marker="o", lw=2.5 if strong else 1.2, color="black" if config == "NMF" else
+                palette[config], label=config, zorder=3 if strong else 2)
+        ax.fill_between(x, rows["ci_low"], rows["ci_high"], alpha=0.15,
+                        color="black" if config == "NMF" else palette[config])
+    chance = summary.drop_duplicates("level").set_index("level")["chance"].reindex(list(levels))
+    ax.plot(range(len(levels)), chance.to_numpy(), ls="--", color="grey", label="chance")
+    if threshold is not None:
+        ax.axhline(threshold, ls=":", color="grey", lw=1)
+    ax.set_xticks(range(len(levels)), [f"{level:g}" for level in levels])
+    ax.set_xlabel(label)
+    ax.set_ylabel("truth recovery (matched cosine ÷ true k)")
+    ax.legend(fontsize="small", ncol=2, frameon=False)
+    return ax
