@@ -7,7 +7,10 @@ This kernel fuses the whole forward and backward pass: it walks the rows of a
 dataset in blocks of 64 that stay in the L1 cache, standardises them (batch
 norm) on the fly so that only the raw data are read from memory, computes
 encoder, decoder, loss and every gradient contribution of the block, and keeps
-per-lane partial sums in L1. The arithmetic is that of the torch backend
+per-lane partial sums in L1. The matrix products walk the block in register tiles
+(up to 6 hidden units or 4 muscles × 64 rows), and exp, sigmoid and tanh are
+evaluated on 4 vectors at a time, step by step, so that their long dependency
+chains overlap. The arithmetic is that of the torch backend
 (:mod:`synlib.autoencoder._torch_backend`); both are checked against autograd in
 the tests. ``exp`` is the Cephes single-precision polynomial and ``tanh`` the
 Cephes ``tanhf`` (both within a few ulp of libm).
@@ -87,53 +90,94 @@ SOURCE = r"""
 #define VL 16                 /* lanes of one vector (floats) */
 #define NV 4                  /* vectors per block */
 #define RB (VL * NV)          /* rows per block */
+#define CT 6                  /* hidden units per register tile (CT x NV accumulators) */
+#define IT 4                  /* muscles per register tile of the decoder */
 typedef float vf __attribute__((vector_size(4 * VL)));
 typedef float vfu __attribute__((vector_size(4 * VL), aligned(4)));   /* unaligned access */
 typedef int32_t vi __attribute__((vector_size(4 * VL)));
 
 #define LD(p) (*(const vfu *)(p))
+#define INLINE static inline __attribute__((always_inline))
 
-static inline vf splat(float x) { return (vf){0} + x; }
-static inline vf vsel(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
+/* x in every lane; written as an initialiser (not 0 + x, which costs an addition) */
+INLINE vf splat(float x) { return (vf){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+INLINE vf vsel(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
 
-/* Cephes expf; the argument is clamped to [-87, 88] so 2^n stays a normal float */
-static inline vf vexp(vf x) {
-    x = vsel(x > 88.0f, splat(88.0f), x);
-    x = vsel(x < -87.0f, splat(-87.0f), x);
-    vf n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
-    vf r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    vf z = r * r;
-    vf p = (((((1.9875691500E-4f * r + 1.3981999507E-3f) * r + 8.3334519073E-3f) * r
-              + 4.1665795894E-2f) * r + 1.6666665459E-1f) * r + 5.0000001201E-1f) * z + r + 1.0f;
-    vi e = (__builtin_convertvector(n, vi) + 127) << 23;
-    return p * (vf)e;
+/* a < b ? a : b and a > b ? a : b per lane (b where either is NaN); exact, so the AVX-512 instruction and
+   the portable select give the same bits */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+INLINE vf vmin(vf a, vf b) { return (vf)_mm512_min_ps((__m512)a, (__m512)b); }
+INLINE vf vmax(vf a, vf b) { return (vf)_mm512_max_ps((__m512)a, (__m512)b); }
+#else
+INLINE vf vmin(vf a, vf b) { return vsel(a < b, a, b); }
+INLINE vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
+#endif
+
+/* The activations work on NV vectors at once, each step for all of them before the next, so that the
+   processor has independent work while one long dependency chain (exp, division) is in flight. The
+   operations of every lane are the same as one vector at a time. */
+
+/* Cephes expf; the argument is clamped to [-87, 88] so 2^n stays a normal float (NaN stays NaN).
+   lower = 0 when every argument is known to be >= 0 (then the lower clamp changes nothing). */
+INLINE void vexp4(vf *x, const int lower) {
+    vf n[NV], r[NV], z[NV], p[NV];
+    for (int v = 0; v < NV; v++) x[v] = vmin(splat(88.0f), x[v]);
+    if (lower)
+        for (int v = 0; v < NV; v++) x[v] = vmax(splat(-87.0f), x[v]);
+    for (int v = 0; v < NV; v++) n[v] = (x[v] * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
+    for (int v = 0; v < NV; v++) r[v] = x[v] - n[v] * 0.693359375f;
+    for (int v = 0; v < NV; v++) r[v] = r[v] - n[v] * -2.12194440e-4f;
+    for (int v = 0; v < NV; v++) z[v] = r[v] * r[v];
+    for (int v = 0; v < NV; v++) p[v] = 1.9875691500E-4f * r[v] + 1.3981999507E-3f;
+    for (int v = 0; v < NV; v++) p[v] = p[v] * r[v] + 8.3334519073E-3f;
+    for (int v = 0; v < NV; v++) p[v] = p[v] * r[v] + 4.1665795894E-2f;
+    for (int v = 0; v < NV; v++) p[v] = p[v] * r[v] + 1.6666665459E-1f;
+    for (int v = 0; v < NV; v++) p[v] = p[v] * r[v] + 5.0000001201E-1f;
+    for (int v = 0; v < NV; v++) p[v] = p[v] * z[v] + r[v] + 1.0f;
+    for (int v = 0; v < NV; v++) x[v] = p[v] * (vf)((__builtin_convertvector(n[v], vi) + 127) << 23);
 }
 
-/* Cephes tanhf: odd polynomial below 0.625, 1 - 2/(exp(2|x|)+1) above */
-static inline vf vtanh(vf x) {
-    vi neg = x < 0.0f;
-    vf ax = vsel(neg, -x, x);
-    vf big = 1.0f - 2.0f / (vexp(2.0f * ax) + 1.0f);
-    big = vsel(neg, -big, big);
-    vf s = x * x;
-    vf small = ((((-5.70498872745E-3f * s + 2.06390887954E-2f) * s - 5.37397155531E-2f) * s
-                 + 1.33314422036E-1f) * s - 3.33332819422E-1f) * s * x + x;
-    return vsel(ax < 0.625f, small, big);
+/* Cephes tanhf: odd polynomial below 0.625, 1 - 2/(exp(2|x|)+1) (with the sign of x) above */
+INLINE void vtanh4(const vf *x, vf *out) {
+    const vi sign = (vi){0} + (int32_t)0x80000000;
+    vf ax[NV], big[NV], s[NV], small[NV];
+    for (int v = 0; v < NV; v++) ax[v] = (vf)((vi)x[v] & ~sign);
+    for (int v = 0; v < NV; v++) big[v] = 2.0f * ax[v];
+    vexp4(big, 0);
+    for (int v = 0; v < NV; v++) big[v] = 1.0f - 2.0f / (big[v] + 1.0f);
+    for (int v = 0; v < NV; v++) big[v] = (vf)((vi)big[v] ^ ((vi)x[v] & sign));
+    for (int v = 0; v < NV; v++) s[v] = x[v] * x[v];
+    for (int v = 0; v < NV; v++) small[v] = -5.70498872745E-3f * s[v] + 2.06390887954E-2f;
+    for (int v = 0; v < NV; v++) small[v] = small[v] * s[v] - 5.37397155531E-2f;
+    for (int v = 0; v < NV; v++) small[v] = small[v] * s[v] + 1.33314422036E-1f;
+    for (int v = 0; v < NV; v++) small[v] = small[v] * s[v] - 3.33332819422E-1f;
+    for (int v = 0; v < NV; v++) small[v] = small[v] * s[v] * x[v] + x[v];
+    for (int v = 0; v < NV; v++) out[v] = vsel(ax[v] < 0.625f, small[v], big[v]);
 }
 
-/* activation codes: 0 linear, 1 relu, 2 sigmoid, 3 tanh */
-static inline vf vact(int code, vf a) {
+/* activation codes: 0 linear, 1 relu, 2 sigmoid, 3 tanh; out = f(a) for NV vectors */
+INLINE void vact4(const int code, const vf *a, vf *out) {
     switch (code) {
-    case 0: return a;
-    case 1: return vsel(a > 0.0f, a, splat(0.0f));
-    case 2: return 1.0f / (1.0f + vexp(-a));
-    default: return vtanh(a);
+    case 0:
+        for (int v = 0; v < NV; v++) out[v] = a[v];
+        break;
+    case 1:
+        for (int v = 0; v < NV; v++) out[v] = vsel(a[v] > 0.0f, a[v], splat(0.0f));
+        break;
+    case 2:
+        for (int v = 0; v < NV; v++) out[v] = -a[v];
+        vexp4(out, 1);
+        for (int v = 0; v < NV; v++) out[v] = 1.0f / (1.0f + out[v]);
+        break;
+    default:
+        vtanh4(a, out);
+        break;
     }
 }
 
 /* g * f'(a), the derivative written with the pre-activation a and the output h */
-static inline vf vdact(int code, vf a, vf h, vf g) {
+INLINE vf vdact(int code, vf a, vf h, vf g) {
     switch (code) {
     case 0: return g;
     case 1: return vsel(a > 0.0f, g, splat(0.0f));
@@ -142,15 +186,181 @@ static inline vf vdact(int code, vf a, vf h, vf g) {
     }
 }
 
-/* One item: rows [row0, row0 + nrows) of one model. Inlined once per decoder
-   activation, so the n x m part of the work has no branch on the activation. */
-static inline __attribute__((always_inline)) void item(
+/* Register tiles: each keeps a tile of n hidden units (n <= CT) or muscles (n <= IT) in registers while
+   it walks the other dimension, so that every vector it loads is used for the whole tile. n is a
+   constant at every call (CASES switches over it). The order of the operations of every output is
+   fixed by the source, whatever the tiling. */
+
+/* encoder, units [c0, c0 + n): A = Z W1p + cb */
+INLINE void enc_tile(const int n, const int64_t c0, const int64_t m, const int64_t kmax,
+                     const vf *Zb, const float *W1p, const float *cb, vf *A)
+{
+    vf a[CT][NV];
+    for (int c = 0; c < n; c++)
+        for (int v = 0; v < NV; v++) a[c][v] = splat(cb[c0 + c]);
+    for (int64_t j = 0; j < m; j++) {
+        vf z[NV];
+        for (int v = 0; v < NV; v++) z[v] = Zb[j * NV + v];
+        for (int c = 0; c < n; c++) {
+            const vf w = splat(W1p[j * kmax + c0 + c]);
+            for (int v = 0; v < NV; v++) a[c][v] += w * z[v];
+        }
+    }
+    for (int c = 0; c < n; c++)
+        for (int v = 0; v < NV; v++) A[(c0 + c) * NV + v] = a[c][v];
+}
+
+/* back through the decoder weights (D = G W2^T) and the encoder activation (times f'(A), in Fp) for
+   units [c0, c0 + n), then their contributions to the encoder's bias and weight gradients */
+INLINE void back_tile(const int n, const int64_t c0, const int64_t m, const int64_t kmax,
+                      const vf *Zb, const vf *G, const float *W2, const vf *Fp, vf *accS, vf *accG)
+{
+    vf d[CT][NV];
+    for (int c = 0; c < n; c++)
+        for (int v = 0; v < NV; v++) d[c][v] = splat(0.0f);
+    for (int64_t i = 0; i < m; i++) {
+        vf g[NV];
+        for (int v = 0; v < NV; v++) g[v] = G[i * NV + v];
+        for (int c = 0; c < n; c++) {
+            const vf w = splat(W2[(c0 + c) * m + i]);
+            for (int v = 0; v < NV; v++) d[c][v] += w * g[v];
+        }
+    }
+    for (int c = 0; c < n; c++) {
+        for (int v = 0; v < NV; v++) d[c][v] = d[c][v] * Fp[(c0 + c) * NV + v];
+        accS[c0 + c] += (d[c][0] + d[c][1]) + (d[c][2] + d[c][3]);
+    }
+    for (int64_t j = 0; j < m; j++) {
+        vf z[NV];
+        for (int v = 0; v < NV; v++) z[v] = Zb[j * NV + v];
+        for (int c = 0; c < n; c++)
+            accG[j * kmax + c0 + c] += (z[0] * d[c][0] + z[1] * d[c][1]) + (z[2] * d[c][2] + z[3] * d[c][3]);
+    }
+}
+
+/* decoder, loss and the gradient at the decoder's pre-activation (row weight w = 1/(n m)) for muscles
+   [i0, i0 + n), then their contributions to the decoder's bias and weight gradients */
+INLINE void dec_tile(const int n, const int dec, const int64_t i0, const int64_t k, const int64_t m,
+                     const float *x0, const int64_t ld, const float *w, const float *W2, const float *b2,
+                     const vf *H, vf *G, vf *accL, vf *accB2, vf *accW2)
+{
+    vf b[IT][NV], g[IT][NV];
+    for (int i = 0; i < n; i++)
+        for (int v = 0; v < NV; v++) b[i][v] = splat(b2[i0 + i]);
+    for (int64_t c = 0; c < k; c++) {
+        vf h[NV];
+        for (int v = 0; v < NV; v++) h[v] = H[c * NV + v];
+        for (int i = 0; i < n; i++) {
+            const vf wc = splat(W2[c * m + i0 + i]);
+            for (int v = 0; v < NV; v++) b[i][v] += wc * h[v];
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        const float *x = x0 + (i0 + i) * ld;
+        vf y[NV], gsum = splat(0.0f);
+        vact4(dec, b[i], y);
+        for (int v = 0; v < NV; v++) {
+            vf e = y[v] - LD(x + v * VL);
+            vf we = LD(w + v * VL) * e;
+            accL[v] += we * e;
+            g[i][v] = vdact(dec, b[i][v], y[v], 2.0f * we);
+            G[(i0 + i) * NV + v] = g[i][v];
+            gsum += g[i][v];
+        }
+        accB2[i0 + i] += gsum;
+    }
+    for (int64_t c = 0; c < k; c++) {
+        vf h[NV];
+        for (int v = 0; v < NV; v++) h[v] = H[c * NV + v];
+        for (int i = 0; i < n; i++)
+            accW2[c * m + i0 + i] += (h[0] * g[i][0] + h[1] * g[i][1]) + (h[2] * g[i][2] + h[3] * g[i][3]);
+    }
+}
+
+/* the encoder's activation H = f(A) and its derivative Fp = f'(A) for units [0, k) */
+INLINE void enc_act_code(const int enc, const int64_t k, const vf *A, vf *H, vf *Fp)
+{
+    for (int64_t c = 0; c < k; c++) {
+        const vf *a = A + c * NV;
+        vf *h = H + c * NV, *f = Fp + c * NV;
+        vact4(enc, a, h);
+        for (int v = 0; v < NV; v++)
+            switch (enc) {
+            case 0: f[v] = splat(1.0f); break;
+            case 1: f[v] = vsel(a[v] > 0.0f, splat(1.0f), splat(0.0f)); break;
+            case 2: f[v] = h[v] * (1.0f - h[v]); break;
+            default: f[v] = 1.0f - h[v] * h[v]; break;
+            }
+    }
+}
+
+
+/* The steps of one block. Each is a function of its own (called once per block of 64 rows), so that
+   only the decoder's step is compiled once per activation. */
+#define NOINLINE static __attribute__((noinline))
+
+NOINLINE void enc_act(const int enc, const int64_t k, const vf *A, vf *H, vf *Fp)
+{
+    switch (enc) {
+    case 0: enc_act_code(0, k, A, H, Fp); break;
+    case 1: enc_act_code(1, k, A, H, Fp); break;
+    case 2: enc_act_code(2, k, A, H, Fp); break;
+    default: enc_act_code(3, k, A, H, Fp); break;
+    }
+}
+
+#define CASES(N, call) switch (N) { case 1: call(1); break; case 2: call(2); break; case 3: call(3); break; \
+                                    case 4: call(4); break; case 5: call(5); break; default: call(6); break; }
+
+NOINLINE void enc_block(const int64_t k, const int64_t m, const int64_t kmax, const vf *Zb, const float *W1p,
+                       const float *c0, vf *A)
+{
+    for (int64_t u = 0; u < k; u += CT) {
+#define ENC(N) enc_tile(N, u, m, kmax, Zb, W1p, c0, A)
+        CASES(k - u, ENC)
+#undef ENC
+    }
+}
+
+NOINLINE void back_block(const int64_t k, const int64_t m, const int64_t kmax, const vf *Zb, const vf *G,
+                        const float *W2, const vf *Fp, vf *accS, vf *accG)
+{
+    for (int64_t u = 0; u < k; u += CT) {
+#define BACK(N) back_tile(N, u, m, kmax, Zb, G, W2, Fp, accS, accG)
+        CASES(k - u, BACK)
+#undef BACK
+    }
+}
+
+INLINE void dec_block_code(const int dec, const int64_t k, const int64_t m, const float *x0, const int64_t ld,
+                           const float *w, const float *W2, const float *b2, const vf *H, vf *G, vf *accL,
+                           vf *accB2, vf *accW2)
+{
+    int64_t i = 0;
+    for (; i + IT <= m; i += IT) dec_tile(IT, dec, i, k, m, x0, ld, w, W2, b2, H, G, accL, accB2, accW2);
+    for (; i < m; i++) dec_tile(1, dec, i, k, m, x0, ld, w, W2, b2, H, G, accL, accB2, accW2);
+}
+
+NOINLINE void dec_block(const int dec, const int64_t k, const int64_t m, const float *x0, const int64_t ld,
+                        const float *w, const float *W2, const float *b2, const vf *H, vf *G, vf *accL,
+                        vf *accB2, vf *accW2)
+{
+    switch (dec) {
+    case 0: dec_block_code(0, k, m, x0, ld, w, W2, b2, H, G, accL, accB2, accW2); break;
+    case 1: dec_block_code(1, k, m, x0, ld, w, W2, b2, H, G, accL, accB2, accW2); break;
+    case 2: dec_block_code(2, k, m, x0, ld, w, W2, b2, H, G, accL, accB2, accW2); break;
+    default: dec_block_code(3, k, m, x0, ld, w, W2, b2, H, G, accL, accB2, accW2); break;
+    }
+}
+
+/* One item: rows [row0, row0 + nrows) of one model. */
+static void item(
     const int enc, const int dec, const int64_t k, const int64_t row0, const int64_t nrows,
     const float *XT, const float *W, const int64_t ld, const float *mean, const float *inv_std,
     const int64_t m, const int64_t kmax, const float *p, float *gout, double *loss)
 {
-    vf A[kmax * NV], H[kmax * NV], G[m * NV], Zb[m * NV];
-    vf accW2[kmax * m], accB2[m], accG[m * kmax], accS[kmax];
+    vf A[kmax * NV], H[kmax * NV], Fp[kmax * NV], G[m * NV], Zb[m * NV];
+    vf accW2[kmax * m], accB2[m], accG[m * kmax], accS[kmax], accL[NV];
     float W1p[m * kmax], c0[kmax], s[kmax];
     const float *gamma = p, *beta = p + m, *W1 = p + 2 * m, *b1 = W1 + m * kmax;
     const float *W2 = b1 + kmax, *b2 = W2 + kmax * m;
@@ -164,7 +374,7 @@ static inline __attribute__((always_inline)) void item(
         }
         c0[c] = t;
     }
-    vf accL = splat(0.0f);
+    for (int v = 0; v < NV; v++) accL[v] = splat(0.0f);
     for (int64_t q = 0; q < kmax * m; q++) accW2[q] = splat(0.0f), accG[q] = splat(0.0f);
     for (int64_t q = 0; q < m; q++) accB2[q] = splat(0.0f);
     for (int64_t q = 0; q < kmax; q++) accS[q] = splat(0.0f);
@@ -175,63 +385,10 @@ static inline __attribute__((always_inline)) void item(
             const float *x = XT + j * ld + r0;
             for (int v = 0; v < NV; v++) Zb[j * NV + v] = (LD(x + v * VL) - mean[j]) * inv_std[j];
         }
-        /* encoder */
-        for (int64_t c = 0; c < k; c++) {
-            vf a0 = splat(c0[c]), a1 = a0, a2 = a0, a3 = a0;
-            for (int64_t j = 0; j < m; j++) {
-                const vf w = splat(W1p[j * kmax + c]);
-                const vf *z = Zb + j * NV;
-                a0 += w * z[0]; a1 += w * z[1]; a2 += w * z[2]; a3 += w * z[3];
-            }
-            vf *a = A + c * NV, *h = H + c * NV;
-            a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
-            h[0] = vact(enc, a0); h[1] = vact(enc, a1); h[2] = vact(enc, a2); h[3] = vact(enc, a3);
-        }
-        /* decoder, loss, and the gradient at the decoder's pre-activation (weight w = 1/(n m)) */
-        const float *w = W + r0;
-        for (int64_t i = 0; i < m; i++) {
-            vf bv[NV];
-            bv[0] = splat(b2[i]); bv[1] = bv[0]; bv[2] = bv[0]; bv[3] = bv[0];
-            for (int64_t c = 0; c < k; c++) {
-                const vf wc = splat(W2[c * m + i]);
-                const vf *h = H + c * NV;
-                bv[0] += wc * h[0]; bv[1] += wc * h[1]; bv[2] += wc * h[2]; bv[3] += wc * h[3];
-            }
-            const float *x = XT + i * ld + r0;
-            vf gsum = splat(0.0f);
-            for (int v = 0; v < NV; v++) {
-                vf y = vact(dec, bv[v]);
-                vf e = y - LD(x + v * VL);
-                vf we = LD(w + v * VL) * e;
-                accL += we * e;
-                vf g = vdact(dec, bv[v], y, 2.0f * we);
-                G[i * NV + v] = g;
-                gsum += g;
-            }
-            accB2[i] += gsum;
-            const vf *g = G + i * NV;
-            for (int64_t c = 0; c < k; c++) {
-                const vf *h = H + c * NV;
-                accW2[c * m + i] += h[0] * g[0] + h[1] * g[1] + h[2] * g[2] + h[3] * g[3];
-            }
-        }
-        /* back through the decoder weights and the encoder activation */
-        for (int64_t c = 0; c < k; c++) {
-            vf d0 = splat(0.0f), d1 = d0, d2 = d0, d3 = d0;
-            for (int64_t i = 0; i < m; i++) {
-                const vf wc = splat(W2[c * m + i]);
-                const vf *g = G + i * NV;
-                d0 += wc * g[0]; d1 += wc * g[1]; d2 += wc * g[2]; d3 += wc * g[3];
-            }
-            const vf *a = A + c * NV, *h = H + c * NV;
-            d0 = vdact(enc, a[0], h[0], d0); d1 = vdact(enc, a[1], h[1], d1);
-            d2 = vdact(enc, a[2], h[2], d2); d3 = vdact(enc, a[3], h[3], d3);
-            accS[c] += (d0 + d1) + (d2 + d3);
-            for (int64_t j = 0; j < m; j++) {
-                const vf *z = Zb + j * NV;
-                accG[j * kmax + c] += z[0] * d0 + z[1] * d1 + z[2] * d2 + z[3] * d3;
-            }
-        }
+        enc_block(k, m, kmax, Zb, W1p, c0, A);
+        enc_act(enc, k, A, H, Fp);
+        dec_block(dec, k, m, XT + r0, ld, W + r0, W2, b2, H, G, accL, accB2, accW2);
+        back_block(k, m, kmax, Zb, G, W2, Fp, accS, accG);
     }
 
     /* add up the lanes; chain rule through the folded batch-norm affine */
@@ -266,8 +423,9 @@ static inline __attribute__((always_inline)) void item(
         for (int l = 0; l < VL; l++) t += accB2[i][l];
         db2[i] = t;
     }
+    vf L4 = (accL[0] + accL[1]) + (accL[2] + accL[3]);
     double L = 0.0;
-    for (int l = 0; l < VL; l++) L += accL[l];
+    for (int l = 0; l < VL; l++) L += L4[l];
     *loss = L;
 }
 
@@ -286,12 +444,7 @@ void ae_loss_grad(int64_t n_items, const int64_t *items, int64_t *counter, const
         const float *p = params + t[0] * P, *mean = stats + t[0] * 2 * m, *inv_std = mean + m;
         float *g = grads + it * P;
         memset(g, 0, sizeof(float) * P);
-        switch (md[2]) {
-        case 0: item(enc, 0, md[0], t[1], t[2], XT, W, ld, mean, inv_std, m, kmax, p, g, losses + it); break;
-        case 1: item(enc, 1, md[0], t[1], t[2], XT, W, ld, mean, inv_std, m, kmax, p, g, losses + it); break;
-        case 2: item(enc, 2, md[0], t[1], t[2], XT, W, ld, mean, inv_std, m, kmax, p, g, losses + it); break;
-        default: item(enc, 3, md[0], t[1], t[2], XT, W, ld, mean, inv_std, m, kmax, p, g, losses + it); break;
-        }
+        item(enc, (int)md[2], md[0], t[1], t[2], XT, W, ld, mean, inv_std, m, kmax, p, g, losses + it);
     }
 }
 """
