@@ -7,7 +7,9 @@ and its memory is its own, for:
 - ``default``: every option at its default (the cohort as it was before the difficulty
   options);
 - ``every_axis``: every difficulty option on (:data:`EVERY_AXIS`), linear mixing;
-- ``every_axis_<mode>``: the same in each non-linear mixing mode.
+- ``every_axis_<mode>``: the same in each non-linear mixing mode;
+- ``book`` and ``book_nonlinear``: the cohorts the book runs (the ``dataset_options`` of
+  ``studies/simulated.yml`` and ``studies/simulated-nonlinear.yml``).
 
 Prints one JSON line with, per setting, medians over ``--repeats`` runs of
 
@@ -31,6 +33,9 @@ import os
 import statistics
 import subprocess
 import sys
+from pathlib import Path
+
+import yaml
 
 EVERY_AXIS = {"synergy_overlap": 0.6, "synergy_variability": 0.6, "tuning_variability": 0.3, "k_range": [4, 6],
               "crosstalk": 0.15, "muscle_specific": 0.2, "burst_leak": 0.2, "snr_db": 20.0, "envelope_noise": 0.2}
@@ -41,6 +46,18 @@ SETTINGS = {
     "every_axis_multiplicative": {**EVERY_AXIS, "mixing": "multiplicative"},
     "every_axis_posture": {**EVERY_AXIS, "mixing": "posture"},
 }
+
+
+def _plan_cohort(plan: str) -> dict:
+    """The generator options a study plan runs, without the number of participants."""
+    path = Path(__file__).resolve().parents[1] / "studies" / f"{plan}.yml"
+    options = dict(yaml.safe_load(path.read_text())["parameters"]["dataset_options"])
+    options.pop("n_participants", None)
+    return options
+
+
+SETTINGS["book"] = _plan_cohort("simulated")
+SETTINGS["book_nonlinear"] = _plan_cohort("simulated-nonlinear")
 
 _CHILD = """
 import json, resource, sys, time
