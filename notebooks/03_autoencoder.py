@@ -66,7 +66,7 @@ from myst_nb import glue
 
 from synlib import metrics, ranks as rank_rules_module, results
 from synlib.autoencoder import ACTIVATIONS, resolve_device
-from synlib.autoencoder.study import default_test_repetitions, fit_participants
+from synlib.autoencoder.study import default_test_repetitions, fit_participants, fit_warnings
 from synlib.plots import synergies as synergy_plots
 from synlib.plots import training as plots
 from synlib.preprocess import Envelopes
@@ -139,6 +139,8 @@ last_drop = float(fit.table["loss_drop_last_tenth"].median())
 glue("loss_drop_last_tenth", last_drop, display=False)
 display(Markdown(f"Median relative fall of the loss over the last tenth of training: {last_drop:.2%} "
                  f"(largest {fit.table['loss_drop_last_tenth'].max():.2%})."))
+for note in fit_warnings(fit.table):
+    display(Markdown("> " + note))
 
 # %% [markdown]
 # ## Reconstruction against NMF

@@ -42,6 +42,7 @@ from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
 from synlib import results, tradeoff
+from synlib.autoencoder.study import fit_warnings
 from synlib.plots import tradeoff as tradeoff_plots
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -106,6 +107,10 @@ display(Markdown(
     f"configurations at the headline rank rule `{headline_rule}` (ranks "
     f"{sorted(rows['k'].unique().tolist())}), {len(seeds)} seed(s) per pair, participant and rank "
     f"({seeds}); rank labels fitted: {sorted(table['rule'].unique().tolist())}."))
+fitted = table[table["method"] == "AE"]
+if {"loss_drop_last_tenth", "r2_test"} <= set(fitted.columns):
+    for note in fit_warnings(fitted):
+        display(Markdown("> " + note))
 
 # %% [markdown]
 # ## Each measure over the sixteen pairs

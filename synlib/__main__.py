@@ -1,4 +1,4 @@
-"""Command line: ``python -m synlib run|book|list`` (also installed as ``synlib``)."""
+"""Command line: ``python -m synlib run|book|list|check`` (also installed as ``synlib``)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ EXAMPLES = textwrap.dedent(
       synlib book studies/simulated.yml studies/shoulder.yml
                                                         build the HTML book into _build/html
       synlib list studies/simulated.yml                 each run, its parameters and whether it is current
+      synlib check studies/mystudy.yml                  open the dataset, read every trial, preprocess one
+                                                        participant, report what was found or every problem
     """
 )
 
@@ -76,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="show each run of a plan and whether its output is current")
     lst.add_argument("plans", nargs="+", type=Path)
     lst.add_argument("--profile", metavar="NAME")
+
+    check = sub.add_parser("check", help="check that a plan's dataset can be read and preprocessed, before running",
+                           epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("plans", nargs="+", type=Path)
+    check.add_argument("--profile", metavar="NAME")
+    check.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="override a parameter; VALUE is read as YAML")
+    check.add_argument("--all", action="store_true", help="preprocess every participant, not only the first")
     return parser
 
 
@@ -138,6 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "book":
             html = book.build(plans, strict=not args.no_strict)
             print(f"synlib: book written to {html / 'index.html'}", file=sys.stderr)
+        elif args.command == "check":
+            from synlib.check import check_plan
+
+            reports = [check_plan(plan, _overrides(args, plan), all_participants=args.all) for plan in plans]
+            for report in reports:
+                print(report)
+            if not all(r.ok for r in reports):
+                return 1
         elif args.command == "list":
             for plan in plans:
                 for job in runner.make_jobs(plan, plan.runs, _overrides(args, plan)):

@@ -98,3 +98,31 @@ def test_missing_public_data_stop_the_study_with_one_message(tmp_path, monkeypat
     assert any("SYNLIB_DATA_PATH" in line for line in err)
     assert not any("Traceback" in line for line in err)
     assert not (tmp_path / "g" / "shoulder").exists(), "no notebook may run"
+
+
+def _plan(tmp_path, parameters: dict):
+    plan_file = tmp_path / "check.yml"
+    plan_file.write_text(yaml.safe_dump({"name": "check", "title": "t", "parameters": parameters,
+                                         "runs": [{"id": "00_data", "notebook": "00_data"}]}))
+    return load_plan(plan_file)
+
+
+def test_check_reports_the_dataset_and_every_problem_at_once(tmp_path):
+    from synlib.check import check_plan
+
+    recordings = _recordings()
+    folder = write_dataset_folder(recordings, tmp_path / "lab", name="lab", fs=FS, muscles=MUSCLES,
+                                  file_format="csv")
+    good = check_plan(_plan(tmp_path, {"dataset": str(folder), "dataset_options": {}, "test_repetitions": [3]}))
+    assert good.ok, good.problems
+    assert good.facts["participants"] == 2 and good.facts["repetitions"] == [1, 2, 3]
+    assert good.facts["preprocessed S1"].startswith("600 rows")     # 6 movements × 100 points
+    # a held-out repetition the data lack, and a participant whose file is cut short
+    broken = next(p for p in folder.rglob("*.csv") if "S2" in p.name or "S2" in str(p.parent))
+    broken.write_text("\n".join(broken.read_text().splitlines()[:1]))
+    bad = check_plan(_plan(tmp_path, {"dataset": str(folder), "dataset_options": {}, "test_repetitions": [7]}),
+                     all_participants=True)
+    assert not bad.ok
+    text = str(bad)
+    assert "held-out repetitions [7]" in text and "participant 'S2'" in text
+    assert "preprocessed S1" in bad.facts      # the good participant is still checked

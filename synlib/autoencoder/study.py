@@ -20,7 +20,11 @@ from synlib import metrics
 from synlib.autoencoder.effective import effective_synergies
 from synlib.autoencoder.trainer import train_autoencoders
 
-__all__ = ["StudyFit", "fit_participants", "fit_pairs", "default_test_repetitions"]
+__all__ = ["StudyFit", "fit_participants", "fit_pairs", "default_test_repetitions", "fit_warnings"]
+
+#: A model whose training loss still fell by more than this over the last tenth of training is flagged
+#: as not converged (ours).
+MAX_LOSS_DROP = 0.05
 
 
 @dataclass
@@ -153,3 +157,35 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
     test_rows = {p: splits[p][1].rows for p in participants}
     return {pair: StudyFit(table=pd.DataFrame(rows), arrays=arrays, models=fitted, test_rows=test_rows)
             for pair, (rows, arrays, fitted) in fits.items()}
+
+
+def fit_warnings(table: pd.DataFrame, max_loss_drop: float = MAX_LOSS_DROP) -> list[str]:
+    """Sentences (Markdown) that say which fits of ``table`` are not to be trusted, or an empty list.
+
+    Flags models whose training loss still fell by more than ``max_loss_drop``
+    over the last tenth of training (not converged within the epochs) and
+    models whose held-out R² is ≤ 0 (no better than each muscle's mean).
+    ``table`` has the columns of ``ae_fits_<encoder>_<decoder>.csv``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"encoder": ["relu"] * 2, "decoder": ["tanh"] * 2, "participant": ["P01", "P02"],
+    ...                   "loss_drop_last_tenth": [0.01, 0.2], "r2_test": [0.8, -0.1]})
+    >>> for line in fit_warnings(t): print(line)
+    **Not converged:** 1 of 2 models (relu/tanh) still lost more than 5% of their training loss over the last tenth of training; more epochs would change them.
+    **No better than the mean:** 1 of 2 models (relu/tanh: P02) have a held-out R² ≤ 0.
+    """
+    notes = []
+    labels = table["encoder"].astype(str) + "/" + table["decoder"].astype(str)
+    falling = table["loss_drop_last_tenth"] > max_loss_drop
+    if falling.any():
+        notes.append(f"**Not converged:** {int(falling.sum())} of {len(table)} models "
+                     f"({', '.join(dict.fromkeys(labels[falling]))}) still lost more than {max_loss_drop:.0%} "
+                     "of their training loss over the last tenth of training; more epochs would change them.")
+    poor = table["r2_test"] <= 0
+    if poor.any():
+        where = "; ".join(f"{label}: {', '.join(dict.fromkeys(table.loc[poor & (labels == label), 'participant']))}"
+                          for label in dict.fromkeys(labels[poor]))
+        notes.append(f"**No better than the mean:** {int(poor.sum())} of {len(table)} models ({where}) have a "
+                     "held-out R² ≤ 0.")
+    return notes

@@ -130,7 +130,8 @@ def threshold_onset_offset(envelope, times, fraction: float = 0.25, min_active_s
         raise ValueError(
             f"no active stretch of at least {min_active_s} s{_in(where)} above the threshold "
             f"(fraction {fraction} of the way from baseline to peak); lower threshold_fraction or "
-            "threshold_min_s, or give the trial an onset and offset"
+            "threshold_min_s, give the trial an onset and offset, or — when each trial is already one "
+            "pre-cut movement or cycle — use segmentation='whole' (with tonic='none', which needs no rest)"
         )
     onset = float(times[runs[0][0]])
     offset = float(times[runs[-1][1] - 1] + step)
