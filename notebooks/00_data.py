@@ -48,6 +48,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from synlib import datasets, metrics
+from synlib.text import span
 from synlib.plots import data as plots
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -93,10 +94,6 @@ table = data.trial_table()
 per_participant = table.groupby("participant", sort=False).size()
 conditions = table["condition"].nunique()
 repetitions = table.groupby(["participant", "condition"])["repetition"].nunique()
-def span(values):
-    low, high = int(values.min()), int(values.max())
-    return str(low) if low == high else f"{low}–{high}"
-
 
 display(Markdown(
     f"{len(table)} trials: {conditions} conditions, {span(repetitions)} repetition(s) per condition, "

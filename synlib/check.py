@@ -39,11 +39,6 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def _span(values) -> str:
-    values = sorted(values)
-    return str(values[0]) if values[0] == values[-1] else f"{values[0]}–{values[-1]}"
-
-
 def check_plan(plan, overrides: dict | None = None, all_participants: bool = False) -> CheckReport:
     """Check that ``plan`` (a :class:`synlib.plan.Plan`) can open, read and preprocess its dataset.
 
@@ -62,6 +57,7 @@ def check_plan(plan, overrides: dict | None = None, all_participants: bool = Fal
     from synlib import datasets
     from synlib.nmf import held_out_repetitions
     from synlib.preprocess import PreprocessConfig, preprocess
+    from synlib.text import span
 
     report = CheckReport(plan.name)
     common = {**(plan.runs[0].common if plan.runs else {}), **(overrides or {})}
@@ -90,7 +86,7 @@ def check_plan(plan, overrides: dict | None = None, all_participants: bool = Fal
     if tables:
         table = pd.concat(tables, ignore_index=True)
         per = table.groupby("participant").size()
-        report.facts["trials"] = f"{len(table)} ({_span(per.tolist())} per participant)"
+        report.facts["trials"] = f"{len(table)} ({span(per.tolist())} per participant)"
         report.facts["conditions"] = table["condition"].nunique() if "condition" in table else "not given"
         if "repetition" in table:
             reps = sorted(int(r) for r in table["repetition"].unique())
