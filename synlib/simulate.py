@@ -958,24 +958,22 @@ class _TrialRecipe:
         return distance * 30 * s**2 * (1 - s) ** 2 / self.duration
 
 
-class SimulatedKinematics(Mapping):
-    """A trial's recorded movement, computed on access: ``hand_speed`` (samples, m/s).
+class _OnAccess(Mapping):
+    """Read-only arrays of one trial, computed from its recipe when read (``_compute``)."""
 
-    The speed is noise-free; preprocessing detects onset and offset from it
-    (segmentation ``"speed"``, the group's 10 % of peak speed), and the
-    generator's own onset and offset (the trial's ``onset``/``offset``, where the
-    speed leaves and returns to zero) serve only to measure that detection.
-    """
-
-    _KEYS = ("hand_speed",)
+    _KEYS: tuple[str, ...] = ()
+    _NAME = ""
 
     def __init__(self, recipe: _TrialRecipe) -> None:
         self._recipe = recipe
 
+    def _compute(self, key: str) -> np.ndarray:
+        raise NotImplementedError
+
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in self._KEYS:
-            raise KeyError(f"simulated kinematics have {', '.join(self._KEYS)}, not {key!r}")
-        value = self._recipe.hand_speed()
+            raise KeyError(f"{self._NAME} {', '.join(self._KEYS)}, not {key!r}")
+        value = self._compute(key)
         value.flags.writeable = False
         return value
 
@@ -986,7 +984,23 @@ class SimulatedKinematics(Mapping):
         return len(self._KEYS)
 
 
-class SimulatedTruth(Mapping):
+class SimulatedKinematics(_OnAccess):
+    """A trial's recorded movement, computed on access: ``hand_speed`` (samples, m/s).
+
+    The speed is noise-free; preprocessing detects onset and offset from it
+    (segmentation ``"speed"``, the group's 10 % of peak speed), and the
+    generator's own onset and offset (the trial's ``onset``/``offset``, where the
+    speed leaves and returns to zero) serve only to measure that detection.
+    """
+
+    _KEYS = ("hand_speed",)
+    _NAME = "simulated kinematics have"
+
+    def _compute(self, key: str) -> np.ndarray:
+        return self._recipe.hand_speed()
+
+
+class SimulatedTruth(_OnAccess):
     """A trial's ground truth, computed on access (``envelope``, ``phasic``, ``activations``).
 
     ``activations`` (samples × k) and the participant's ``truth_synergies`` are
@@ -997,22 +1011,10 @@ class SimulatedTruth(Mapping):
     """
 
     _KEYS = ("envelope", "phasic", "activations")
+    _NAME = "simulated truth has"
 
-    def __init__(self, recipe: _TrialRecipe) -> None:
-        self._recipe = recipe
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        if key not in self._KEYS:
-            raise KeyError(f"simulated truth has {', '.join(self._KEYS)}, not {key!r}")
-        value = self._recipe.signals()[key]
-        value.flags.writeable = False
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._KEYS)
-
-    def __len__(self) -> int:
-        return len(self._KEYS)
+    def _compute(self, key: str) -> np.ndarray:
+        return self._recipe.signals()[key]
 
 
 def _unit_variance(gain: np.ndarray, n_fft: int) -> np.ndarray:
