@@ -80,7 +80,7 @@ for role, name in (("encoder", encoder), ("decoder", decoder)):
 if not (isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1):
     raise ValueError(f"seeds={seeds!r}: give the number of seeds (an integer ≥ 1)")
 
-envelopes = Envelopes.load(study)
+envelopes = Envelopes.load(study, truth=False)   # the true synergies only: the pages compare synergies
 nmf_fits = results.read_table(study, "nmf_fits")
 nmf_arrays = results.read_arrays(study, "nmf_synergies")
 rank_table = results.read_table(study, "nmf_ranks")

@@ -129,8 +129,12 @@ def write_arrays(study: str, name: str, **arrays: np.ndarray) -> Path:
     return atomic_write_bytes(arrays_path(study, name), npz_bytes(arrays))
 
 
-def read_arrays(study: str, name: str) -> dict[str, np.ndarray]:
-    """Read arrays written by :func:`write_arrays` into a plain dict."""
+def read_arrays(study: str, name: str, keep=None) -> dict[str, np.ndarray]:
+    """Read arrays written by :func:`write_arrays` into a plain dict.
+
+    ``keep``, a predicate on the key, reads only the arrays it accepts (the
+    others are never read from the file).
+    """
     path = arrays_path(study, name)
     if not path.exists():
         raise FileNotFoundError(
@@ -138,4 +142,4 @@ def read_arrays(study: str, name: str) -> dict[str, np.ndarray]:
             "run the chapter that writes them first"
         )
     with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+        return {key: data[key] for key in data.files if keep is None or keep(key)}

@@ -136,21 +136,30 @@ def source_digest() -> str:
 
 
 def data_digest(parameters: dict[str, Any]) -> str:
-    """SHA-256 over the files of any data folder or file passed as a parameter value.
+    """SHA-256 over the files of the dataset folder (or file) that the ``dataset`` parameter names.
 
     Named public datasets are checksum-verified when loaded and the simulated
-    cohort is defined by the source, so only paths need hashing here.
+    cohort is defined by the source, so only a path given as ``dataset`` needs
+    hashing here; it is hashed only when it is a dataset folder (one holding a
+    ``dataset.yml``) or a file, so that no other string parameter that happens
+    to name a folder (``"/"``) makes the runner read it.
+
+    Examples
+    --------
+    >>> data_digest({"dataset": "simulated", "note": "/"}) == data_digest({})
+    True
     """
+    from synlib.io import is_dataset_folder
+
     h = hashlib.sha256()
-    for name, value in sorted(parameters.items()):
-        if not isinstance(value, str) or not value or len(value) > 4096:
-            continue
+    value = parameters.get("dataset")
+    if isinstance(value, str) and value and len(value) <= 4096:
         path = Path(value).expanduser()
-        if path.is_dir():
+        if path.is_dir() and is_dataset_folder(path):
             files = [p for p in path.rglob("*") if p.is_file()]
-            h.update(f"{name}:{_digest_files(files, path)}".encode())
+            h.update(f"dataset:{_digest_files(files, path)}".encode())
         elif path.is_file():
-            h.update(f"{name}:{hashlib.sha256(path.read_bytes()).hexdigest()}".encode())
+            h.update(f"dataset:{hashlib.sha256(path.read_bytes()).hexdigest()}".encode())
     return h.hexdigest()
 
 
@@ -307,9 +316,47 @@ def execute_job(job: Job, threads: int, staging_root: str) -> dict[str, Any]:
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
+    _for_readers(executed, job)
     publish(executed, job)
     shutil.rmtree(staging, ignore_errors=True)
     return {"run": job.run_id, "status": "ok", "seconds": time.perf_counter() - start}
+
+
+#: Tags on a published page's plumbing cells: myst-nb folds their code behind a toggle.
+PLUMBING_TAGS = ("parameters", "injected-parameters")
+
+
+def _is_plumbing(cell) -> bool:
+    tags = cell.metadata.get("tags", [])
+    lines = [line for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return any(t in tags for t in PLUMBING_TAGS) or bool(lines) and lines[0].startswith(("import ", "from "))
+
+
+def rerun_box(job: Job) -> str:
+    """Markdown of the "rerun this chapter" note a published page opens with."""
+    plan = paths.STUDIES / f"{job.plan}.yml"
+    where = f"studies/{plan.name}" if plan.is_file() else f"<the plan of {job.plan}>"
+    example = next((f" (e.g. `-p {name} {json.dumps(value)}`)" for name, value in job.parameters.items()
+                    if isinstance(value, (int, float)) and not isinstance(value, bool) and name != "seed"), "")
+    values = "\n".join(f"{name}: {json.dumps(value, default=str)}" for name, value in job.parameters.items())
+    return (f"```{{note}}\n**Rerun this chapter:** `python -m synlib run {where} --only {job.run_id}` reruns it "
+            f"with the parameters below; add `-p NAME VALUE` to change one{example}. The values this page "
+            f"was built with:\n\n    " + values.replace("\n", "\n    ") + "\n```")
+
+
+def _for_readers(executed: Path, job: Job) -> None:
+    """Fold the plumbing cells (parameters, injected parameters, imports) and add the rerun note."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and _is_plumbing(cell):
+            tags = cell.metadata.setdefault("tags", [])
+            if "hide-input" not in tags:
+                tags.append("hide-input")
+    first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+    nb.cells.insert(first + 1, nbformat.v4.new_markdown_cell(rerun_box(job)))
+    nbformat.write(nb, executed)
 
 
 def publish(executed: Path, job: Job) -> None:

@@ -321,6 +321,9 @@ def test_envelopes_save_load_select_split(tmp_path, monkeypatch):
         back.split([7])
     with pytest.raises(KeyError, match="participant 'p9' has no rows"):
         back.select("p9")
+    light = Envelopes.load("unit", truth=False)       # what the autoencoder pages read
+    assert light.truth == {} and set(light.true_synergies) == {"p1", "p2"}
+    np.testing.assert_array_equal(light.X, env.X)
 
 
 # ----------------------------------------------------------------------------- datasets of the registry

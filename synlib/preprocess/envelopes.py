@@ -127,9 +127,15 @@ class Envelopes:
         results.write_arrays(study, "envelopes", **arrays)
 
     @classmethod
-    def load(cls, study: str) -> "Envelopes":
-        """Read what :meth:`save` wrote for ``study``."""
-        arrays = results.read_arrays(study, "envelopes")
+    def load(cls, study: str, truth: bool = True) -> "Envelopes":
+        """Read what :meth:`save` wrote for ``study``.
+
+        ``truth=False`` leaves the row-aligned truth arrays (``truth``) unread,
+        which a chapter that needs only the matrix and the true synergies
+        does: on the simulated study they are most of the file.
+        """
+        arrays = results.read_arrays(study, "envelopes", keep=None if truth else
+                                     lambda key: not key.startswith("truth."))
         rows = results.read_table(study, "envelope_rows")
         for column, dtype in _ROW_DTYPES.items():
             if column in rows:
