@@ -9,9 +9,11 @@ What counts as a problem on a page:
 - an image that failed to load (``complete`` and ``naturalWidth == 0``) or never finished loading,
   and any request the local server answered with an error status (a missing image, script or style);
 - a ``<figure>`` that holds no image;
-- a JavaScript error (a ``SEVERE`` entry of the browser log). Failures to reach hosts other than
-  localhost are not counted: the pages load MathJax and similar from CDNs, which a reader's browser
-  reaches but a test machine may not; they are printed instead;
+- a JavaScript error (a ``SEVERE`` entry of the browser log). The browser reaches no host but
+  localhost (as a reader offline); its failures to reach others are printed, not counted, since
+  the theme asks for a few optional ones;
+- maths left as raw LaTeX: a page with ``math`` elements where MathJax (served from the book's own
+  ``_static/mathjax``) typeset none;
 - error output of a notebook cell (``output stderr``, ``output traceback``, ``output error``) or the
   text ``Traceback (most recent call last)``;
 - a glue placeholder left unresolved. myst-nb 1.4 drops an unresolved ``{glue:text}`` (or
@@ -45,6 +47,8 @@ CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--disable-quic", "--window-size=1280,1400",
+    # every host but this machine is unreachable: the book must read offline
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 )
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 IMAGE_TIMEOUT_MS = 10_000
@@ -59,7 +63,8 @@ const settled = images.map(img => img.complete ? Promise.resolve() : new Promise
     img.addEventListener("error", resolve, {once: true});
 }));
 const timeout = new Promise(resolve => setTimeout(resolve, arguments[0]));
-Promise.race([Promise.all(settled), timeout]).then(() => {
+const typeset = (window.MathJax && MathJax.startup && MathJax.startup.promise) || Promise.resolve();
+Promise.race([Promise.all([...settled, typeset]), timeout]).then(() => {
     const text = document.body ? document.body.innerText : "";
     const media = "img, svg, object, embed, canvas, video, iframe";
     done({
@@ -76,6 +81,9 @@ Promise.race([Promise.all(settled), timeout]).then(() => {
         pasted_text: document.querySelectorAll(".pasted-text").length,
         pasted_math: document.querySelectorAll(".pasted-math").length,
         figures: document.querySelectorAll("figure").length,
+        math: document.querySelectorAll("div.math, span.math").length,
+        typeset_math: document.querySelectorAll("mjx-container").length,
+        mathjax_loaded: !!(window.MathJax && MathJax.startup),
         title: document.title,
     });
 });
@@ -228,6 +236,9 @@ def _page_problems(page: str, found: dict, expected: dict[str, int], log: list[d
         if found[kind] < expected[kind]:
             problems.append(f"{page}: {found[kind]} {what} shown, {expected[kind]} in its source "
                             "(an unresolved glue key is dropped from the page)")
+    if found["math"] and not found["typeset_math"]:
+        problems.append(f"{page}: {found['math']} maths element(s) left as raw LaTeX (MathJax "
+                        f"{'loaded but typeset nothing' if found['mathjax_loaded'] else 'did not load'})")
     for entry in log:
         message = entry["message"]
         if entry["level"] == "SEVERE" and not (_offsite_network_failure(message) or _favicon(message)):

@@ -9,6 +9,7 @@ planted in it, so that a checker blind to a kind of fault fails here too.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -31,6 +32,7 @@ PLANTED = """
 <div class="cell_output docutils container"><div class="output stderr"><pre>Traceback (most recent call last):
 ValueError: planted</pre></div></div>
 <script>plantedUndefinedFunction();</script>
+<span class="math notranslate nohighlight">\\(x^2\\)</span>
 """
 
 
@@ -58,6 +60,8 @@ def _plant_faults(html: Path) -> str:
     """A copy of the results page with its glued value dropped and one fault of every other kind."""
     text = (html / RESULTS_PAGE).read_text()
     faulty = text.replace(GLUED_MEAN, "").replace("</article>", PLANTED + "</article>", 1)
+    # without its MathJax script the planted equation stays raw LaTeX
+    faulty = re.sub(r'<script[^>]*mathjax[^>]*>\s*</script>', "", faulty)
     (html / "planted.html").write_text(faulty)
     shutil.copy(html / "_sources" / "glue_results.md", html / "_sources" / "planted.md")
     return "planted.html"
@@ -77,6 +81,10 @@ def test_every_page_of_a_small_book_works_in_a_browser(tmp_path, monkeypatch):
     _browser_or_skip()
     html = _build_small_book(tmp_path, monkeypatch)
     assert GLUED_MEAN in (html / RESULTS_PAGE).read_text(), "the results page must quote the glued mean"
+    # the methods page has equations, and MathJax comes with the book: the check of typeset maths
+    # on every page (with every outside host blocked) is not vacuous
+    assert 'class="math' in (html / "methods.html").read_text()
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
     screenshot = tmp_path / "screenshots" / "results.png"
     problems = check_pages(html, screenshots={RESULTS_PAGE: screenshot})
@@ -93,5 +101,6 @@ def test_every_page_of_a_small_book_works_in_a_browser(tmp_path, monkeypatch):
         "shows a Python traceback",
         "0 {glue:text} values shown, 1 in its source",
         "plantedUndefinedFunction is not defined",
+        "maths element(s) left as raw LaTeX (MathJax did not load)",
     ):
         assert expected in found, f"the checker missed {expected!r}; it found:\n{found}"
