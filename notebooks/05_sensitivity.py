@@ -55,29 +55,15 @@ import seaborn as sns
 from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
-from synlib import results, sensitivity, tradeoff
+from synlib import results, sensitivity
 from synlib.plots import tradeoff as tradeoff_plots
 
 sns.set_theme(style="whitegrid", context="notebook")
 if not (isinstance(sweep_seeds, int) and not isinstance(sweep_seeds, bool) and sweep_seeds >= 1):
     raise ValueError(f"sweep_seeds={sweep_seeds!r}: give the number of seeds (an integer ≥ 1)")
-reference = reference_study or study
-if pairs == "verdict":
-    pair_list = sensitivity.verdict_pairs(reference)
-    source = f"the pairs the verdict names for `{reference}`"
-elif pairs == "all":
-    pair_list = [(e, d) for e in tradeoff.activation_order(["linear", "relu", "sigmoid", "tanh"])
-                 for d in tradeoff.activation_order(["linear", "relu", "sigmoid", "tanh"])]
-    source = "every pair"
-else:
-    pair_list = [tuple(p.split("/")) if isinstance(p, str) else tuple(p) for p in pairs]
-    source = "the pairs asked for"
+pair_list, source = sensitivity.resolve_pairs(pairs, reference_study or study)
+levels = sensitivity.resolve_levels(axis, levels)
 label, _ = sensitivity.AXES.get(axis, (axis, True))
-if levels is None:
-    if axis not in sensitivity.DEFAULT_LEVELS:
-        raise ValueError(f"axis {axis!r} has no default levels ({', '.join(sensitivity.DEFAULT_LEVELS)} have); "
-                         "give levels")
-    levels = sensitivity.DEFAULT_LEVELS[axis]
 options = {**dataset_options, **sensitivity.AXIS_OPTIONS.get(axis, {})}
 changed = {k: v for k, v in options.items() if dataset_options.get(k) != v}
 display(Markdown(
@@ -120,16 +106,8 @@ display(summary.pivot(index="config", columns="level", values="median").round(3)
 # %%
 broken = sensitivity.breakdown(summary, levels, breakdown_similarity)
 wins = sensitivity.beats_nmf(table)
-nmf_break = broken.get("NMF")
-phrases = []
-for config, level in broken.items():
-    phrases.append(f"{config} " + ("never falls below it" if level != level else f"falls below it at {level:g}"))
-breakdown_text = (f"Along {axis} (median recovery below {breakdown_similarity:g}): " + "; ".join(phrases) + ".")
-if wins.empty:
-    wins_text = "No autoencoder pair recovers the truth better than NMF for every participant at any level."
-else:
-    wins_text = "Better than NMF for every participant: " + "; ".join(
-        f"{w.config} at {w.level:g} (median gain {w.median_gain:.3f})" for w in wins.itertuples()) + "."
+breakdown_text = sensitivity.describe_breakdown(broken, axis, breakdown_similarity)
+wins_text = sensitivity.describe_wins(wins)
 display(Markdown(breakdown_text + " " + wins_text))
 glue(f"sensitivity_{axis}_breakdown", Pretty(breakdown_text), display=False)
 glue(f"sensitivity_{axis}_beats_nmf", Pretty(wins_text), display=False)

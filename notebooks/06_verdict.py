@@ -60,7 +60,7 @@ display(Markdown(f"{len(claims)} specifications from {claims['study'].nunique()}
 
 # %%
 summary = tradeoff.verdict_summary(claims)
-glue("verdict_summary", summary, display=True)
+glue("verdict_summary", summary.set_index("dataset"), display=True)
 
 # %% [markdown]
 # Every measure of each dataset at its headline rank:
@@ -69,7 +69,7 @@ glue("verdict_summary", summary, display=True)
 for name in dict.fromkeys(claims["study"]):
     table = tradeoff.verdict_table(claims[claims["study"] == name])
     display(Markdown(f"### `{name}`"))
-    glue(f"verdict_{name.replace('-', '_')}", table, display=True)
+    glue(f"verdict_{name.replace('-', '_')}", table.set_index("measure"), display=True)
     headline = tradeoff.headline_claims(claims[claims["study"] == name])
     for key in ("claim1", "claim2"):
         glue(f"{name.replace('-', '_')}_{key}", Pretty(headline[key]), display=False)

@@ -20,7 +20,8 @@ import pandas as pd
 from synlib import datasets, metrics, simulate, tradeoff
 from synlib.progress import progress
 
-__all__ = ["AXES", "DEFAULT_LEVELS", "AXIS_OPTIONS", "sweep", "verdict_pairs", "level_summary", "breakdown", "beats_nmf", "PAPER_PAIR"]
+__all__ = ["AXES", "DEFAULT_LEVELS", "AXIS_OPTIONS", "sweep", "verdict_pairs", "resolve_pairs", "resolve_levels",
+           "level_summary", "breakdown", "beats_nmf", "describe_breakdown", "describe_wins", "PAPER_PAIR"]
 
 PAPER_PAIR = ("relu", "tanh")
 #: Axes a sweep can be labelled with: option name → (label, whether larger is harder).
@@ -204,3 +205,46 @@ def beats_nmf(table: pd.DataFrame, measure: str = "truth_similarity") -> pd.Data
         if len(diff) and (diff > 0).all():
             out.append({"config": config, "level": level, "median_gain": float(diff.median())})
     return pd.DataFrame(out, columns=["config", "level", "median_gain"])
+
+
+def resolve_pairs(pairs, reference_study: str) -> tuple[list[tuple[str, str]], str]:
+    """The chapter parameter ``pairs`` as a list of (encoder, decoder), and a phrase saying where it came from.
+
+    ``"verdict"``: :func:`verdict_pairs` of ``reference_study``; ``"all"``: the
+    16 pairs; else a list of ``"encoder/decoder"`` strings or pairs.
+    """
+    from synlib.autoencoder.activations import ACTIVATIONS
+
+    if pairs == "verdict":
+        return verdict_pairs(reference_study), f"the pairs the verdict names for `{reference_study}`"
+    if pairs == "all":
+        return [(e, d) for e in ACTIVATIONS for d in ACTIVATIONS], "every pair"
+    chosen = [tuple(p.split("/")) if isinstance(p, str) else tuple(p) for p in pairs]
+    unknown = [p for p in chosen if len(p) != 2 or not set(p) <= set(ACTIVATIONS)]
+    if unknown:
+        raise ValueError(f"pairs {unknown} are not (encoder, decoder) pairs of {', '.join(ACTIVATIONS)}")
+    return chosen, "the pairs asked for"
+
+
+def resolve_levels(axis: str, levels) -> list[float]:
+    """``levels``, or the axis's :data:`DEFAULT_LEVELS` when ``None``."""
+    if levels is not None:
+        return list(levels)
+    if axis not in DEFAULT_LEVELS:
+        raise ValueError(f"axis {axis!r} has no default levels ({', '.join(DEFAULT_LEVELS)} have); give levels")
+    return list(DEFAULT_LEVELS[axis])
+
+
+def describe_breakdown(broken: pd.Series, axis: str, threshold: float) -> str:
+    """One sentence per :func:`breakdown`: where each configuration falls below ``threshold``."""
+    phrases = [f"{config} " + ("never falls below it" if pd.isna(level) else f"falls below it at {level:g}")
+               for config, level in broken.items()]
+    return f"Along {axis} (median recovery below {threshold:g}): " + "; ".join(phrases) + "."
+
+
+def describe_wins(wins: pd.DataFrame) -> str:
+    """One sentence from :func:`beats_nmf`."""
+    if wins.empty:
+        return "No autoencoder pair recovers the truth better than NMF for every participant at any level."
+    return "Better than NMF for every participant: " + "; ".join(
+        f"{w.config} at {w.level:g} (median gain {w.median_gain:.3f})" for w in wins.itertuples()) + "."

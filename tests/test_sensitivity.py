@@ -69,3 +69,17 @@ def test_every_default_axis_has_levels_and_is_a_generator_option():
         assert axis in SimulationConfig.__dataclass_fields__ and len(levels) >= 3
         SimulationConfig(**{axis: levels[-1], **sensitivity.AXIS_OPTIONS.get(axis, {})})
     assert np.all(np.diff(sensitivity.DEFAULT_LEVELS["synergy_overlap"]) > 0)
+
+
+def test_pairs_and_levels_resolve_from_the_chapter_parameters():
+    assert len(sensitivity.resolve_pairs("all", "unused")[0]) == 16
+    assert sensitivity.resolve_pairs(["relu/tanh", ("linear", "linear")], "unused")[0] == [
+        ("relu", "tanh"), ("linear", "linear")]
+    with pytest.raises(ValueError, match="not .encoder, decoder. pairs"):
+        sensitivity.resolve_pairs(["relu/softmax"], "unused")
+    assert sensitivity.resolve_levels("synergy_overlap", None) == sensitivity.DEFAULT_LEVELS["synergy_overlap"]
+    with pytest.raises(ValueError, match="no default levels"):
+        sensitivity.resolve_levels("crosstalk", None)
+    broken = pd.Series({"NMF": np.nan, "relu/tanh": 0.7})
+    assert sensitivity.describe_breakdown(broken, "synergy_overlap", 0.8) == (
+        "Along synergy_overlap (median recovery below 0.8): NMF never falls below it; relu/tanh falls below it at 0.7.")
