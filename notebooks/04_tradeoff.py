@@ -283,6 +283,8 @@ if truth_measures:
     glue("truth_similarity_chance", float(rows["truth_similarity_chance"].median()), display=False)
     glue("best_truth_pair_label", Pretty(tradeoff.describe_set(top_truth.loc[top_truth["in_top"], "config"],
                                                                len(top_truth))), display=False)
+    glue("best_truth_encoders", Pretty(tradeoff.describe_encoders(top_truth.loc[top_truth["in_top"], "config"])),
+         display=False)
     beaten = tradeoff.top_set(rows, "truth_similarity", alpha=alpha, method=None)
     glue("nmf_in_truth_top", Pretty("yes" if beaten.set_index("config").loc[tradeoff.NMF, "in_top"] else "no"),
          display=False)

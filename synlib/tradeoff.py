@@ -935,6 +935,32 @@ def describe_set(configs, n_pairs: int) -> str:
     return f"all {n_pairs} pairs" if len(configs) >= n_pairs else ", ".join(configs)
 
 
+#: Encoder activations whose outputs are never negative, like NMF's activations.
+NONNEGATIVE_ENCODERS = ("relu", "sigmoid")
+
+
+def describe_encoders(configs) -> str:
+    """What the encoders of a set of pairs have in common, for a sentence.
+
+    Examples
+    --------
+    >>> describe_encoders(["relu/tanh", "sigmoid/linear"])
+    'every pair in it has a non-negative encoder (relu or sigmoid), whatever its decoder'
+    >>> describe_encoders(["relu/tanh", "tanh/linear"])
+    'it mixes non-negative encoders (relu/tanh) with signed ones (tanh/linear)'
+    """
+    configs = [c for c in configs if "/" in c]
+    signed = [c for c in configs if c.split("/")[0] not in NONNEGATIVE_ENCODERS]
+    if not configs:
+        raise ValueError("no encoder/decoder pair to describe")
+    if not signed:
+        return "every pair in it has a non-negative encoder (relu or sigmoid), whatever its decoder"
+    if len(signed) == len(configs):
+        return "every pair in it has a signed encoder (linear or tanh)"
+    unsigned = [c for c in configs if c not in signed]
+    return f"it mixes non-negative encoders ({', '.join(unsigned)}) with signed ones ({', '.join(signed)})"
+
+
 def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
     """One study's claims at its headline rule, formatted for a page: one row per measure."""
     rows = claims[claims["rule"] == claims["headline_rule"]]
