@@ -75,13 +75,14 @@ def check_plan(plan, overrides: dict | None = None, all_participants: bool = Fal
         return report
     report.facts.update({"dataset": f"{data.name} ({data.fs:g} Hz)", "participants": len(data.participants),
                          "muscles": f"{len(data.muscles)}: {', '.join(data.muscles)}"})
-    tables = []
+    tables, readable = [], []
     for participant in data.participants:
         try:
             trials = data.trials(participant)
         except Exception as exc:    # noqa: BLE001
             report.problems.append(f"participant {participant!r}: {exc}")
             continue
+        readable.append(participant)
         tables.append(pd.DataFrame([{k: v for k, v in t.meta.items() if k != "events"} for t in trials]))
     if tables:
         table = pd.concat(tables, ignore_index=True)
@@ -99,8 +100,7 @@ def check_plan(plan, overrides: dict | None = None, all_participants: bool = Fal
             elif held and set(held) >= set(reps):
                 report.problems.append(f"held-out repetitions {held} leave no repetition to train on")
             report.facts["held out"] = held or "none (one repetition: no held-out evaluation)"
-    good = [p for p in data.participants if not any(f"participant {p!r}" in m for m in report.problems)]
-    for participant in good if all_participants else good[:1]:
+    for participant in readable if all_participants else readable[:1]:
         try:
             env = preprocess(data.subset([participant]), config, progress=False)
         except Exception as exc:    # noqa: BLE001
