@@ -145,18 +145,22 @@ def verdict_pairs(study: str) -> list[tuple[str, str]]:
 
     "Best" here only picks which pairs to sweep: the pair with the highest
     median held-out R² and the one with the highest median truth recovery at
-    the study's headline rank (its trade-off chapter says which pairs cannot be
-    told apart from them).
+    the study's headline rank, read from the medians its trade-off chapter wrote
+    (``tradeoff_intervals.csv``; that chapter says which pairs cannot be told
+    apart from them).
     """
-    table = tradeoff.headline_rows(tradeoff.load_study_table(study, **tradeoff.study_truth(study)))
-    ae = table[table["method"] == "AE"]
-    if ae.empty or "truth_similarity" not in ae:
-        raise ValueError(f"study {study!r} has no autoencoder results with truth recovery to name pairs from; "
-                         "run its chapters first or pass pairs explicitly")
+    from synlib import results
+
+    intervals = results.read_table(study, "tradeoff_intervals")
+    ae = intervals[intervals["config"] != tradeoff.NMF]
     chosen = [PAPER_PAIR, ("linear", "linear")]
     for measure in ("r2_test", "truth_similarity"):
-        best = ae.groupby(["encoder", "decoder"])[measure].median().idxmax()
-        chosen.insert(len(chosen) - 2, tuple(best))
+        rows = ae[ae["measure"] == measure]
+        if rows.empty:
+            raise ValueError(f"study {study!r} has no autoencoder medians of {measure!r} in tradeoff_intervals.csv "
+                             "to name pairs from; run its trade-off chapter first or pass pairs explicitly")
+        best = rows.loc[rows["median"].idxmax(), "config"]
+        chosen.insert(len(chosen) - 2, tuple(best.split("/")))
     return list(dict.fromkeys(chosen))
 
 

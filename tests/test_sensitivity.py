@@ -83,3 +83,18 @@ def test_pairs_and_levels_resolve_from_the_chapter_parameters():
     broken = pd.Series({"NMF": np.nan, "relu/tanh": 0.7})
     assert sensitivity.describe_breakdown(broken, "synergy_overlap", 0.8) == (
         "Along synergy_overlap (median recovery below 0.8): NMF never falls below it; relu/tanh falls below it at 0.7.")
+
+
+def test_verdict_pairs_read_the_trade_off_chapter_medians(tmp_path, monkeypatch):
+    from synlib import results
+
+    monkeypatch.setenv("SYNLIB_RESULTS", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="tradeoff_intervals"):
+        sensitivity.verdict_pairs("unit")
+    rows = [("NMF", "r2_test", 0.99), ("tanh/relu", "r2_test", 0.8), ("relu/relu", "r2_test", 0.7),
+            ("NMF", "truth_similarity", 0.99), ("sigmoid/linear", "truth_similarity", 0.9),
+            ("tanh/relu", "truth_similarity", 0.6)]
+    results.write_table(pd.DataFrame(rows, columns=["config", "measure", "median"]).assign(rule="truth"),
+                        "unit", "tradeoff_intervals")
+    assert sensitivity.verdict_pairs("unit") == [("tanh", "relu"), ("sigmoid", "linear"), ("relu", "tanh"),
+                                                 ("linear", "linear")]
