@@ -44,6 +44,8 @@ sweep_seeds = 1
 epochs = 2000
 n_restarts = 5
 max_iter = 1000
+nmf_solver = "mu"
+nmf_init = "random"
 chance_draws = 200
 breakdown_similarity = 0.8
 preprocess = {}
@@ -56,6 +58,7 @@ from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
 from synlib import results, sensitivity
+from synlib.nmf import SOLVER_NAMES
 from synlib.plots import tradeoff as tradeoff_plots
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -69,14 +72,16 @@ changed = {k: v for k, v in options.items() if dataset_options.get(k) != v}
 display(Markdown(
     f"Axis **`{axis}`** ({label}) at {', '.join(f'{v:g}' for v in levels)}"
     + (f", with {changed} for the axis to act" if changed else "")
-    + f"; {sweep_participants} participants per level; NMF ({n_restarts} restarts) and {source}: "
+    + f"; {sweep_participants} participants per level; NMF ({n_restarts} `{nmf_init}` restarts, solver "
+    f"`{nmf_solver}`: {SOLVER_NAMES[nmf_solver]}) and {source}: "
     f"{', '.join('/'.join(p) for p in pair_list)}; {sweep_seeds} seed(s) per pair and participant, "
     f"{epochs} epochs."))
 
 # %%
 table = sensitivity.sweep(options, axis, levels, n_participants=sweep_participants, pairs=pair_list,
                           seeds=[seed + i for i in range(sweep_seeds)], preprocess=preprocess, n_restarts=n_restarts,
-                          max_iter=max_iter, chance_draws=chance_draws, device=device, seed=seed, epochs=epochs)
+                          max_iter=max_iter, nmf_solver=nmf_solver, nmf_init=nmf_init, chance_draws=chance_draws,
+                          device=device, seed=seed, epochs=epochs)
 results.write_table(table, study, f"sensitivity_{axis}")
 summary = sensitivity.level_summary(table)
 

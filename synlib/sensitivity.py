@@ -59,8 +59,9 @@ def _check(axis: str, levels: Sequence[float], n_participants: int, pairs, seeds
 
 def sweep(dataset_options: dict, axis: str, levels: Sequence[float], *, n_participants: int = 3,
           pairs: Sequence[tuple[str, str]] = (PAPER_PAIR, ("linear", "linear")), seeds: Sequence[int] = (0,),
-          preprocess: dict | None = None, n_restarts: int = 5, max_iter: int = 1000, chance_draws: int = 200,
-          device: str = "auto", seed: int = 0, **ae_options) -> pd.DataFrame:
+          preprocess: dict | None = None, n_restarts: int = 5, max_iter: int = 1000, nmf_solver: str = "mu",
+          nmf_init: str = "random", chance_draws: int = 200, device: str = "auto", seed: int = 0,
+          **ae_options) -> pd.DataFrame:
     """Truth recovery of NMF and of ``pairs`` at each level of ``axis``.
 
     Parameters
@@ -80,9 +81,12 @@ def sweep(dataset_options: dict, axis: str, levels: Sequence[float], *, n_partic
         Seeds per pair and participant; the model kept is the one with the
         lowest training loss (never chosen on held-out data or truth).
     preprocess : dict, optional
-        Preprocessing overrides (:class:`synlib.preprocess.PreprocessConfig`).
+        Preprocessing overrides (:class:`synlib.preprocess.config.PreprocessConfig`).
     n_restarts, max_iter : int
         NMF restarts (the best training R² is kept) and iteration cap.
+    nmf_solver, nmf_init : str
+        NMF ``solver`` and ``init`` (:class:`synlib.nmf.NMF`; the group's multiplicative
+        updates from random starts by default).
     chance_draws : int
         Shuffles for the chance level of the recovery.
     device, **ae_options
@@ -117,7 +121,8 @@ def sweep(dataset_options: dict, axis: str, levels: Sequence[float], *, n_partic
             ks = {p: truth[p].shape[0] for p in envelopes.participants}
             for p in envelopes.participants:
                 train, test = envelopes.select(p).split(held_out)
-                nmf = NMF(ks[p], n_restarts=n_restarts, max_iter=max_iter, random_state=seed).fit(train.X)
+                nmf = NMF(ks[p], n_restarts=n_restarts, max_iter=max_iter, random_state=seed, solver=nmf_solver,
+                          init=nmf_init).fit(train.X)
                 rows.append(_row(axis, level, p, ks[p], "NMF", "", "", nmf.synergies_, truth[p],
                                  metrics.r2_centred(test.X, nmf.inverse_transform(nmf.transform(test.X))),
                                  chance_draws, seed))

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy.optimize import nnls
 from sklearn.base import clone
 from sklearn.decomposition import NMF as SklearnNMF
@@ -62,12 +63,21 @@ def test_rank_outside_one_to_muscles_is_rejected(k):
 
 
 @pytest.mark.parametrize("option, value", [("max_iter", 0), ("tol", -1.0), ("n_restarts", 0),
-                                           ("solver", "hals"), ("dtype", "float16"), ("window", 0),
+                                           ("solver", "als"), ("init", "svd"), ("dtype", "float16"),
+                                           ("window", 0), ("random_state", -1), ("device", 3),
                                            ("h_updates", 0), ("w_updates", 1.5)])
 def test_bad_options_are_rejected_by_name(option, value):
     X, _, _ = known_synergies()
-    with pytest.raises(ValueError, match=option if option != "tol" else "tol"):
+    with pytest.raises(ValueError, match=f"{option}.*{value!r}" if isinstance(value, str) else option):
         NMF(2, **{option: value}).fit(X)
+
+
+def test_bad_sweep_options_are_rejected_by_name():
+    X, _, _ = known_synergies()
+    with pytest.raises(ValueError, match="'batching' parameter of rank_sweep.*'ranks'"):
+        rank_sweep(X, batching="ranks")
+    with pytest.raises(ValueError, match="'init' parameter of rank_sweep.*'svd'"):
+        rank_sweep(X, init="svd")
 
 
 def test_shape_and_empty_input_are_rejected():
@@ -139,10 +149,69 @@ def test_multiplicative_updates_recover_known_synergies():
     assert model.r2_ > 0.99
 
 
-def test_padded_batching_gives_the_same_fits_as_batching_by_rank():
+def test_hals_recovers_known_synergies_and_fits_no_worse_than_mu():
+    X, W, _ = known_synergies(n_samples=1500, noise=0.02, seed=1)
+    hals = NMF(3, n_restarts=5, random_state=0, solver="hals").fit(X)
+    mu = NMF(3, n_restarts=5, random_state=0).fit(X)
+    assert np.median(match_synergies(hals.synergies_, W).similarity) >= 0.95
+    assert hals.r2_ >= mu.r2_ - 1e-4
+
+
+@pytest.mark.parametrize("solver, updates", [("hals", {}), ("hals", {"h_updates": 2, "w_updates": 3}),
+                                             ("mu", {"h_updates": 1, "w_updates": 1})])
+def test_every_iteration_lowers_the_loss(solver, updates):
+    # the runs are deterministic, so a run stopped after t iterations is the first t iterations of a longer one
+    X = np.random.default_rng(3).random((300, 7))
+    r2 = [NMF(4, n_restarts=1, random_state=0, solver=solver, max_iter=t, tol=0, dtype="float64",
+              **updates).fit(X).r2_ for t in range(1, 41)]
+    assert np.all(np.diff(r2) >= -1e-12), np.diff(r2).min()
+    assert r2[-1] > r2[0] + 0.01
+
+
+@pytest.mark.parametrize("init", ["nndsvd", "nndsvda"])
+def test_svd_starts_are_deterministic_and_are_scikit_learns(init):
+    from sklearn.decomposition._nmf import _initialize_nmf
+
+    from synlib.nmf import _SingularVectors
+
     X, _, _ = known_synergies(noise=0.05)
-    by_rank = rank_sweep(X, ranks=[1, 2, 4], n_restarts=2, random_state=0, max_iter=200)
-    padded = rank_sweep(X, ranks=[1, 2, 4], n_restarts=2, random_state=0, max_iter=200, batching="all")
+    H, W = _SingularVectors(X).start(3, fill_zeros=init == "nndsvda")
+    H_sklearn, W_sklearn = _initialize_nmf(X, 3, init=init, random_state=0)
+    np.testing.assert_allclose(H, H_sklearn, atol=1e-10)
+    np.testing.assert_allclose(W, W_sklearn, atol=1e-10)
+    fits = [NMF(3, n_restarts=1, init=init, solver="hals", random_state=seed).fit(X) for seed in (None, 1, 2)]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.synergies_, fits[0].synergies_)
+    # the other restarts are the random starts of init="random"
+    svd_start = NMF(3, n_restarts=3, init=init, solver="hals", random_state=4, max_iter=50).fit(X)
+    random_start = NMF(3, n_restarts=3, solver="hals", random_state=4, max_iter=50).fit(X)
+    np.testing.assert_array_equal(svd_start.restart_r2_[1:], random_start.restart_r2_[1:])
+
+
+def test_hals_from_nndsvda_follows_scikit_learns_coordinate_descent():
+    X, _, _ = known_synergies(n_samples=2000, n_muscles=10, k=4, noise=0.1, seed=4)
+    ours = NMF(4, n_restarts=1, init="nndsvda", solver="hals", tol=1e-7, random_state=0).fit(X)
+    theirs = SklearnNMF(4, solver="cd", init="nndsvda", max_iter=1000, tol=1e-6)
+    C = theirs.fit_transform(X)
+    assert ours.r2_ >= r2_centred(X, C @ theirs.components_) - 1e-5
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_cuda_gives_the_cpu_fit(solver):
+    X, _, _ = known_synergies(noise=0.05)
+    options = dict(n_restarts=3, random_state=0, solver=solver, dtype="float64", max_iter=300)
+    cpu = NMF(3, **options).fit(X)
+    gpu = NMF(3, device="cuda", **options).fit(X)
+    np.testing.assert_allclose(gpu.restart_r2_, cpu.restart_r2_, atol=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_padded_batching_gives_the_same_fits_as_batching_by_rank(solver):
+    X, _, _ = known_synergies(noise=0.05)
+    by_rank = rank_sweep(X, ranks=[1, 2, 4], n_restarts=2, random_state=0, max_iter=200, solver=solver)
+    padded = rank_sweep(X, ranks=[1, 2, 4], n_restarts=2, random_state=0, max_iter=200, batching="all",
+                        solver=solver)
     np.testing.assert_allclose(padded.curve["r2_centred"], by_rank.curve["r2_centred"], atol=1e-9)
     np.testing.assert_array_equal(padded.curve["n_iter"], by_rank.curve["n_iter"])
 
@@ -232,13 +301,14 @@ def test_cross_validation_finds_the_true_rank():
 
 # ---------------------------------------------------------------- real and simulated data
 @pytest.mark.realdata
-def test_agrees_with_musclesynergies_on_its_15_gait_participants(musclesynergies_dir):
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_agrees_with_musclesynergies_on_its_15_gait_participants(musclesynergies_dir, solver):
     from synlib.datasets import musclesynergies_reference
 
     reference = musclesynergies_reference()
     assert len(reference) == 15
     for record in reference:
-        model = NMF(record["k"], n_restarts=10, random_state=0).fit(record["V"])
+        model = NMF(record["k"], n_restarts=10, random_state=0, solver=solver).fit(record["V"])
         matched = match_synergies(model.synergies_, record["synergies"])
         assert model.r2_global_ >= record["r2"] - 0.001, record["participant"]
         assert matched.mean >= 0.98, record["participant"]
