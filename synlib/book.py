@@ -153,14 +153,19 @@ def build(plans: list[Plan], *, strict: bool = True, source: Path = paths.BOOK,
         raise OSError(f"cannot create the book's output folder {build_folder}: {os_error_reason(exc)}") from exc
     write_toc(plans, source)
     write_environment(plans, source)
-    command = [_jupyter_book(), "build", str(source), "--config", str(paths.ROOT / "_config.yml"),
-               "--toc", str(source / "_toc.yml"), "--path-output", str(output), "--all"]
-    if strict:
-        command += ["-W", "-n", "--keep-going"]
-    completed = subprocess.run(command, cwd=paths.ROOT)
+    completed = subprocess.run(build_command(source, source / "_toc.yml", output, strict=strict), cwd=paths.ROOT)
     if completed.returncode != 0:
         raise RuntimeError(f"the book build failed (exit {completed.returncode}); see the warnings above")
     return output / "_build" / "html"
+
+
+def build_command(source: Path, toc: Path, output: Path, *, strict: bool = True) -> list[str]:
+    """The ``jupyter-book build`` command line of the book (``_config.yml``), for any source and toc."""
+    command = [_jupyter_book(), "build", str(source), "--config", str(paths.ROOT / "_config.yml"),
+               "--toc", str(toc), "--path-output", str(output), "--all"]
+    if strict:
+        command += ["-W", "-n", "--keep-going"]
+    return command
 
 
 def _jupyter_book() -> str:

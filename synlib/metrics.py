@@ -334,7 +334,7 @@ def saturation_fraction(values, activation: str, tol: float = 1e-3) -> float:
     where the gradient vanishes; ReLU and linear outputs never saturate (a ReLU
     at 0 is a silent unit, as an NMF activation is in an untuned direction). The bounds are
     :data:`ACTIVATION_BOUNDS`; an activation added to the autoencoder registry
-    (``synlib.autoencoder.ACTIVATIONS``) saturates within ``tol`` of its finite bounds.
+    (``synlib.autoencoder.activations.ACTIVATIONS``) saturates within ``tol`` of its finite bounds.
 
     Parameters
     ----------

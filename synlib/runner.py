@@ -7,7 +7,7 @@ jupytext and executed by papermill with the run's parameters. The runner
   anything executes, so a typo fails at once;
 - skips a run whose inputs are unchanged: the key hashes the notebook text, the
   parameters, the ``synlib`` source, the autoencoder backends and their versions
-  with the ``SYNLIB_AE_*`` variables (:func:`synlib.autoencoder.backend_fingerprint`),
+  with the ``SYNLIB_AE_*`` variables (``synlib.autoencoder.backend_fingerprint``),
   any data folder passed as a parameter and the keys of the runs it needs;
 - executes in a private staging folder and publishes the executed notebook into
   ``book/_generated/<study>/`` by an atomic rename only when it succeeded; a failed

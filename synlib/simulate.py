@@ -125,6 +125,7 @@ import scipy.fft
 
 from synlib.io import Dataset, Trial, check_sampling_rate
 
+#: The 16 upper-limb muscles of the authors' group, in their order (abbreviations).
 MUSCLES: tuple[str, ...] = (
     "ES", "TMaj", "Infra", "TrapLow", "TrapMid", "TrapUp", "DeltA", "DeltM",
     "DeltP", "PecMaj", "TriLong", "TriLat", "BicLong", "BicShort", "PronTer", "BrRad",
@@ -137,6 +138,7 @@ MUSCLE_NAMES: dict[str, str] = dict(zip(MUSCLES, (
     "biceps brachii, short head", "pronator teres", "brachioradialis",
 )))
 
+#: Names of the template synergies, in the order of the template's rows.
 SYNERGY_NAMES: tuple[str, ...] = (
     "anterior shoulder", "lateral shoulder", "posterior shoulder",
     "elbow extensors", "elbow flexors",
@@ -470,6 +472,7 @@ def _workspace() -> tuple[np.ndarray, np.ndarray]:
     return (START_POSITION + ends.mean(axis=0)) / 2, np.ptp(points, axis=0) / 2
 
 
+#: Centre and half-range (x, y, z, metres) of the reach workspace: start position and targets.
 WORKSPACE_CENTRE, WORKSPACE_HALF_RANGE = _workspace()
 
 

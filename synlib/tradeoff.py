@@ -406,7 +406,7 @@ def truth_of_test_rows(test_envelopes) -> tuple[dict[str, np.ndarray], dict[str,
     """The ``true_synergies`` and ``true_activations_test`` arguments of :func:`load_study_table`.
 
     ``test_envelopes`` is the held-out part of a simulated study's
-    :class:`synlib.preprocess.Envelopes` (the second result of its ``split`` with
+    :class:`synlib.preprocess.envelopes.Envelopes` (the second result of its ``split`` with
     the chapters' ``test_repetitions``); each participant's rows are taken in the
     order that the NMF and autoencoder chapters transformed them.
     """

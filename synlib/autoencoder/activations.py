@@ -48,6 +48,7 @@ class Activation:
     kernel_code: int | None = None
 
 
+#: The registry: activation name → :class:`Activation` (function, derivative, bounds, kernel code).
 ACTIVATIONS: dict[str, Activation] = {
     "linear": Activation("linear", lambda a: a, lambda a, h: torch.ones_like(a), (-inf, inf), 0),
     "relu": Activation("relu", torch.relu, lambda a, h: (a > 0).to(a.dtype), (0.0, inf), 1),

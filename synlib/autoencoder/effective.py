@@ -22,7 +22,7 @@ __all__ = ["effective_synergies"]
 
 
 def effective_synergies(ae, X) -> np.ndarray:
-    """Effective synergies of a fitted :class:`synlib.autoencoder.Autoencoder` on data ``X``.
+    """Effective synergies of a fitted :class:`synlib.autoencoder.model.Autoencoder` on data ``X``.
 
     Returns
     -------

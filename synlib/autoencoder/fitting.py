@@ -2,8 +2,8 @@
 
 :func:`fit_batch` fits every combination of datasets (participants),
 activation pairs and seeds in one batch and returns a :class:`FitResult` per
-model. The estimator (:class:`synlib.autoencoder.Autoencoder`) and the batch
-helper (:func:`synlib.autoencoder.train_autoencoders`) turn results into fitted
+model. The estimator (:class:`synlib.autoencoder.model.Autoencoder`) and the batch
+helper (:func:`synlib.autoencoder.trainer.train_autoencoders`) turn results into fitted
 estimators; this module imports neither. The parameters of all models live in
 one ``models × P`` tensor (layout in :mod:`synlib.autoencoder._layout`); one
 call computes the loss and gradients of every model, one set of element-wise
@@ -53,11 +53,12 @@ from synlib.autoencoder._torch_backend import TorchBackend
 from synlib.autoencoder.activations import get_activation
 from synlib.progress import progress
 
-__all__ = ["TrainingOptions", "FitResult", "ModelSpec", "fit_batch", "resolve_device"]
+__all__ = ["OPTIMIZER_DEFAULTS", "TrainingOptions", "FitResult", "ModelSpec", "fit_batch", "resolve_device"]
 
 
 DEFAULT_GROUP_BYTES = 8 << 20  # three default-size participants; measured faster here than 2.6 MB or all at once
 
+#: Hyper-parameters of each optimiser when ``optimizer_options`` does not override them.
 OPTIMIZER_DEFAULTS = {
     # Keras defaults, as the group used them; eps_inside_sqrt=False is the
     # TF2 Keras (optimizer_v2) and torch form lr·g / (√v + eps)
@@ -83,7 +84,7 @@ class TrainingOptions:
         Learning rate.
     optimizer : {"rmsprop", "adam", "sgd"}
     optimizer_options : dict, optional
-        Overrides of :data:`OPTIMIZER_DEFAULTS` for the chosen optimiser.
+        Overrides of :data:`~synlib.autoencoder.fitting.OPTIMIZER_DEFAULTS` for the chosen optimiser.
     batch_size : int, optional
         Rows per gradient step; ``None`` = the whole training set (full batch).
         With mini-batches, rows are shuffled every epoch and batch
@@ -139,11 +140,11 @@ class TrainingOptions:
 
     @classmethod
     def names(cls) -> list[str]:
-        """The options' names, which are also parameters of :class:`synlib.autoencoder.Autoencoder`."""
+        """The options' names, which are also parameters of :class:`synlib.autoencoder.model.Autoencoder`."""
         return [f.name for f in fields(cls) if not f.name.startswith("_")]
 
     def as_dict(self) -> dict:
-        """The options by name, as :class:`synlib.autoencoder.Autoencoder` takes them."""
+        """The options by name, as :class:`synlib.autoencoder.model.Autoencoder` takes them."""
         return {name: getattr(self, name) for name in self.names()}
 
 
@@ -324,7 +325,7 @@ def fit_batch(data: Sequence[np.ndarray], n_components: int | Sequence[int], pai
               seeds: Sequence[int], options: TrainingOptions, *, device="auto", kernel: str = "auto") -> list[FitResult]:
     """Train one autoencoder per dataset × activation pair × seed, all in one batch.
 
-    The arguments are those of :func:`synlib.autoencoder.train_autoencoders`,
+    The arguments are those of :func:`synlib.autoencoder.trainer.train_autoencoders`,
     with the training options as a :class:`TrainingOptions`. Returns one
     :class:`FitResult` per model, in the order of
     ``itertools.product(range(len(data)), pairs, seeds)``.

@@ -23,7 +23,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     activation, trained to reproduce the raw input (mean squared error).
     Training runs through :func:`synlib.autoencoder.fitting.fit_batch`; to fit
     many participants, pairs or seeds, call
-    :func:`synlib.autoencoder.train_autoencoders`: it trains them all in one
+    :func:`synlib.autoencoder.trainer.train_autoencoders`: it trains them all in one
     batch.
 
     Parameters
@@ -31,9 +31,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     n_components : int
         Hidden units = synergies.
     encoder, decoder : str
-        Activation names from :data:`synlib.autoencoder.ACTIVATIONS`.
+        Activation names from :data:`synlib.autoencoder.activations.ACTIVATIONS`.
     epochs, lr, optimizer, batch_size, nonneg_decoder, weight_decay, early_stopping, optimizer_options, use_bias, bn_eps
-        Training options, see :class:`synlib.autoencoder.TrainingOptions`
+        Training options, see :class:`synlib.autoencoder.fitting.TrainingOptions`
         (defaults: the group's 2000 full-batch epochs of RMSprop at 1e-3,
         decoder weights clipped at 0).
     random_state : int, RandomState or None

@@ -2,7 +2,7 @@
 
 This is what the autoencoder chapter runs: split each participant's envelopes
 into training and held-out repetitions, train all participants × seeds in one
-batch (:func:`synlib.autoencoder.train_autoencoders`), and measure the fits the
+batch (:func:`synlib.autoencoder.trainer.train_autoencoders`), and measure the fits the
 way the NMF chapter does, so the trade-off chapter can put them side by side.
 :func:`fit_pairs` does the same for several pairs at once.
 """
@@ -68,7 +68,7 @@ def fit_participants(envelopes, n_components: Mapping[str, int | Sequence[int]],
 
     Parameters
     ----------
-    envelopes : synlib.preprocess.Envelopes
+    envelopes : synlib.preprocess.envelopes.Envelopes
         The study's envelopes (all participants to fit).
     n_components : dict
         Participant → number of synergies, or a list of them (one model per rank).
@@ -79,7 +79,7 @@ def fit_participants(envelopes, n_components: Mapping[str, int | Sequence[int]],
     test_repetitions : int, list of int or None
         Held-out repetitions; ``None`` = the last one.
     device, **options
-        Passed to :func:`synlib.autoencoder.train_autoencoders` (epochs, lr, ...).
+        Passed to :func:`synlib.autoencoder.trainer.train_autoencoders` (epochs, lr, ...).
 
     Returns
     -------

@@ -3,7 +3,7 @@
 :func:`train_autoencoders` is the batch helper: it trains every combination of
 datasets (participants), activation pairs and seeds in one batch with
 :func:`synlib.autoencoder.fitting.fit_batch` and hands each result to a new
-:class:`~synlib.autoencoder.Autoencoder`, which sets its own fitted state. The
+:class:`~synlib.autoencoder.model.Autoencoder`, which sets its own fitted state. The
 maths, the options and the backends are described in
 :mod:`synlib.autoencoder.fitting`.
 """
@@ -40,7 +40,7 @@ def train_autoencoders(
     n_components : int or list of int
         Hidden units (synergies), one for all datasets or one per dataset.
     pairs : list of (encoder, decoder)
-        Activation pairs, names from :data:`synlib.autoencoder.ACTIVATIONS`.
+        Activation pairs, names from :data:`synlib.autoencoder.activations.ACTIVATIONS`.
     seeds : list of int
         Seeds of the initial weights (and of the shuffling with mini-batches).
     device : "auto", "cpu", "cuda", ...

@@ -32,7 +32,7 @@ def plot_steps(trial: TrialEnvelope, muscles: Sequence[str], show: Sequence[str]
                n_muscles: int = 4):
     """Every preprocessing step of one trial, stacked (rows: steps; columns: muscles).
 
-    ``trial`` comes from :func:`synlib.preprocess.process_trial` with
+    ``trial`` comes from :func:`synlib.preprocess.pipeline.process_trial` with
     ``keep_steps=True``; the movement segments are shaded. Amplitudes are in the
     dataset's units up to the normalised step.
     """

@@ -407,7 +407,7 @@ def preprocess(dataset: Dataset, config: PreprocessConfig | dict | None = None, 
     ----------
     dataset : Dataset
     config : PreprocessConfig or dict, optional
-        A configuration, or a dict of overrides for :meth:`PreprocessConfig.from_dict`.
+        A configuration, or a dict of overrides for :meth:`~synlib.preprocess.config.PreprocessConfig.from_dict`.
     progress : bool
         Show a progress bar over participants.
 
