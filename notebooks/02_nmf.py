@@ -77,7 +77,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from synlib import metrics, ranks as rank_rules_module, results
-from synlib.nmf import SOLVER_NAMES, fit_participants, held_out_repetitions
+from synlib.nmf import SOLVER_NAMES, fit_participants
 from synlib.plots import synergies as plots
 from synlib.preprocess import Envelopes
 from synlib.tradeoff import select_participants
@@ -90,7 +90,7 @@ envelopes = Envelopes.load(study)
 chosen_participants = select_participants(envelopes.participants, participants)
 muscles = list(envelopes.muscles)
 repetitions = sorted(int(r) for r in envelopes.rows["repetition"].unique())
-held_out = held_out_repetitions(repetitions, test_repetitions)
+held_out = envelopes.held_out(test_repetitions)
 ranks = range(1, min(max_rank or len(muscles), len(muscles)) + 1)
 sensitivity = select_participants(chosen_participants, sensitivity_participants)
 display(Markdown(

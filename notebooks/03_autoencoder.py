@@ -66,7 +66,7 @@ from myst_nb import glue
 
 from synlib import metrics, ranks as rank_rules_module, results
 from synlib.autoencoder import ACTIVATIONS, resolve_device
-from synlib.autoencoder.study import default_test_repetitions, fit_participants, fit_warnings
+from synlib.autoencoder.study import fit_participants, fit_warnings
 from synlib.plots import synergies as synergy_plots
 from synlib.plots import training as plots
 from synlib.preprocess import Envelopes
@@ -90,7 +90,7 @@ rank_table = rank_table[rank_table["participant"].astype(str).isin(keep)]
 n_components = rank_rules_module.ranks_by_participant(rank_table)
 headline_k = rank_rules_module.headline_ranks(rank_table)
 headline_rule = rank_table.loc[rank_table["headline"].astype(bool), "rule"].iloc[0]
-held_out = default_test_repetitions(envelopes) if test_repetitions is None else test_repetitions
+held_out = envelopes.held_out(test_repetitions)
 seed_list = [seed + i for i in range(seeds)]
 display(Markdown(
     f"Study **{study}**: {len(keep)} participant(s), {len(envelopes.muscles)} muscles, "

@@ -55,7 +55,7 @@ def check_plan(plan, overrides: dict | None = None, all_participants: bool = Fal
     CheckReport
     """
     from synlib import datasets
-    from synlib.nmf import held_out_repetitions
+    from synlib.preprocess.envelopes import held_out_repetitions
     from synlib.preprocess import PreprocessConfig, preprocess
     from synlib.text import span
 

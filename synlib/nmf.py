@@ -849,21 +849,6 @@ class StudyFit:
         return self.table[self.table["k"] == self.table["participant"].map(k)].reset_index(drop=True)
 
 
-def held_out_repetitions(repetitions, test_repetitions=None) -> list[int]:
-    """The repetitions to hold out: ``test_repetitions`` as a list, or by default the
-    last repetition (the group's 10th of 10), none when there is only one.
-
-    Examples
-    --------
-    >>> held_out_repetitions([1, 2, 3]), held_out_repetitions([1]), held_out_repetitions([1, 2], 1)
-    ([3], [], [1])
-    """
-    if test_repetitions is not None:
-        return [int(test_repetitions)] if np.isscalar(test_repetitions) else [int(r) for r in test_repetitions]
-    repetitions = sorted({int(r) for r in repetitions})
-    return [repetitions[-1]] if len(repetitions) > 1 else []
-
-
 def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: int = 10,
                      max_iter: int = 1000, rank_rule: str = "r2_0.80", rank_rules=(), rank_offsets=(0,),
                      sensitivity_participants=None, test_repetitions=None, random_state=0,
@@ -891,7 +876,7 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
     sensitivity_participants : list of str, optional
         The participants fitted at the other rules' ranks and the offsets (default: all).
     test_repetitions : int or list of int, optional
-        Repetitions held out (default: :func:`held_out_repetitions`). Held-out
+        Repetitions held out (default: :func:`synlib.preprocess.envelopes.held_out_repetitions`). Held-out
         activations are non-negative least squares on the fixed synergies.
     random_state : int
         Seed of the random starts (the same for every participant).
@@ -901,7 +886,7 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
     from synlib import metrics, ranks as rank_rules_module
 
     rules = [rank_rules_module.check_rule(r) for r in dict.fromkeys([rank_rule, *rank_rules])]
-    held_out = held_out_repetitions(envelopes.rows["repetition"], test_repetitions)
+    held_out = envelopes.held_out(test_repetitions)
     swept = list(ranks) if ranks is not None else list(range(1, len(envelopes.muscles) + 1))
     participants = list(participants or envelopes.participants)
     curves, sweeps, parts, picks = [], {}, {}, {}

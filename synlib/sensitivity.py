@@ -101,7 +101,7 @@ def sweep(dataset_options: dict, axis: str, levels: Sequence[float], *, n_partic
         ``chance`` (the recovery of the same synergies shuffled across muscles).
     """
     import synlib.preprocess as prep
-    from synlib.autoencoder.study import default_test_repetitions, fit_pairs
+    from synlib.autoencoder.study import fit_pairs
     from synlib.nmf import NMF
 
     pairs = [tuple(p) for p in pairs]
@@ -116,7 +116,7 @@ def sweep(dataset_options: dict, axis: str, levels: Sequence[float], *, n_partic
             options = {"seed": seed, **dataset_options, axis: level, "n_participants": n_participants}
             data = datasets.open_dataset("simulated", options, None)
             envelopes = prep.preprocess(data, config, progress=False)
-            held_out = default_test_repetitions(envelopes)
+            held_out = envelopes.held_out()
             truth = envelopes.true_synergies
             ks = {p: truth[p].shape[0] for p in envelopes.participants}
             for p in envelopes.participants:

@@ -386,7 +386,6 @@ def study_truth(study: str, test_repetitions=None) -> dict:
     simulated data returns ``true_synergies``, ``true_activations_test`` and, for
     the reaching design (rows with ``plane`` and ``target``), ``directions_test``.
     """
-    from synlib.nmf import held_out_repetitions
     from synlib.preprocess import Envelopes
 
     if not results.arrays_path(study, "envelopes").exists():
@@ -394,7 +393,7 @@ def study_truth(study: str, test_repetitions=None) -> dict:
     envelopes = Envelopes.load(study)
     if not envelopes.true_synergies:
         return {}
-    _, test = envelopes.split(held_out_repetitions(envelopes.rows["repetition"], test_repetitions))
+    _, test = envelopes.split(envelopes.held_out(test_repetitions))
     true_synergies, true_activations = truth_of_test_rows(test)
     truth = {"true_synergies": true_synergies, "true_activations_test": true_activations}
     if {"plane", "target"} <= set(test.rows.columns):

@@ -440,3 +440,22 @@ def test_truth_of_participants_with_different_k_is_padded_and_trimmed_again():
     for p, k in ks.items():
         assert env.select(p).truth["activations"].shape[1] == k
         assert np.isfinite(env.select(p).truth["activations"]).all()
+
+
+def test_both_extractors_share_one_held_out_rule_that_holds_out_nothing_from_one_repetition():
+    from synlib import datasets
+    from synlib.autoencoder.study import fit_pairs
+    from synlib.nmf import fit_participants
+    from synlib.preprocess import preprocess
+
+    envelopes = preprocess(datasets.load("simulated", n_participants=1, n_repetitions=1), progress=False)
+    assert envelopes.held_out() == []
+    train, test = envelopes.split(envelopes.held_out())
+    assert len(train.X) == len(envelopes.X) and len(test.X) == 0
+    ae = fit_pairs(envelopes, {p: 3 for p in envelopes.participants}, [("relu", "tanh")], [0], epochs=5)
+    nmf = fit_participants(envelopes, ranks=[3], n_restarts=1, max_iter=20, rank_rule="r2_0.10")
+    for table in (ae[("relu", "tanh")].table, nmf.table):
+        assert table["r2_train"].notna().all()
+        assert table[["r2_test", "r2_global_test", "vaf_test"]].isna().all().all()
+    with pytest.raises(ValueError, match=r"test repetitions \[2\] not all present; repetitions are \[1\]"):
+        envelopes.split([2])

@@ -20,7 +20,7 @@ from synlib import metrics
 from synlib.autoencoder.effective import effective_synergies
 from synlib.autoencoder.trainer import train_autoencoders
 
-__all__ = ["StudyFit", "fit_participants", "fit_pairs", "default_test_repetitions", "fit_warnings"]
+__all__ = ["StudyFit", "fit_participants", "fit_pairs", "fit_warnings"]
 
 #: A model whose training loss still fell by more than this over the last tenth of training is flagged
 #: as not converged (ours).
@@ -49,9 +49,9 @@ class StudyFit:
     test_rows: dict[str, pd.DataFrame]
 
 
-def default_test_repetitions(envelopes) -> list[int]:
-    """The last repetition, the group's held-out repetition (the 10th of 10)."""
-    return [int(envelopes.rows["repetition"].max())]
+def _on_test(measure, X, reconstruction) -> float:
+    """A fit measure on the held-out rows, NaN when there are none (single-repetition data)."""
+    return measure(X, reconstruction) if len(X) else np.nan
 
 
 def _ranks(n_components, participant) -> list[int]:
@@ -77,7 +77,8 @@ def fit_participants(envelopes, n_components: Mapping[str, int | Sequence[int]],
     seeds : list of int
         One model per participant, rank and seed.
     test_repetitions : int, list of int or None
-        Held-out repetitions; ``None`` = the last one.
+        Held-out repetitions; ``None`` = :func:`synlib.preprocess.envelopes.held_out_repetitions`
+        (the last one, none for single-repetition data: the test columns are then NaN).
     device, **options
         Passed to :func:`synlib.autoencoder.trainer.train_autoencoders` (epochs, lr, ...).
 
@@ -116,9 +117,8 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
     bad = {p: ks for p, ks in bad.items() if ks}
     if bad:
         raise ValueError(f"ranks must lie in 1 … {m} (the number of muscles); out of range: {bad}")
-    if test_repetitions is None:
-        test_repetitions = default_test_repetitions(envelopes)
-    splits = {p: envelopes.select(p).split(test_repetitions) for p in participants}
+    held_out = envelopes.held_out(test_repetitions)
+    splits = {p: envelopes.select(p).split(held_out) for p in participants}
     seeds = [int(s) for s in seeds]
     pairs = [tuple(pair) for pair in pairs]
     datasets = [(p, k) for p in participants for k in ranks[p]]
@@ -134,10 +134,10 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
         rows.append({
             "participant": p, "method": "AE", "encoder": pair[0], "decoder": pair[1],
             "k": ae.n_components, "seed": seed,
-            "r2_train": metrics.r2_centred(train.X, out_train), "r2_test": metrics.r2_centred(test.X, out_test),
+            "r2_train": metrics.r2_centred(train.X, out_train), "r2_test": _on_test(metrics.r2_centred, test.X, out_test),
             "r2_global_train": metrics.r2_global(train.X, out_train),
-            "r2_global_test": metrics.r2_global(test.X, out_test),
-            "vaf_train": metrics.vaf(train.X, out_train), "vaf_test": metrics.vaf(test.X, out_test),
+            "r2_global_test": _on_test(metrics.r2_global, test.X, out_test),
+            "vaf_train": metrics.vaf(train.X, out_train), "vaf_test": _on_test(metrics.vaf, test.X, out_test),
             "truth_similarity": metrics.truth_similarity(ae.synergies_, truth) if truth is not None else np.nan,
             "truth_precision": metrics.truth_precision(ae.synergies_, truth) if truth is not None else np.nan,
             "dead_units": metrics.dead_unit_fraction(ae.activations_),

@@ -19,6 +19,22 @@ def _without_padding(values: np.ndarray) -> np.ndarray:
     return values[:, :width]
 
 
+def held_out_repetitions(repetitions, test_repetitions=None) -> list[int]:
+    """The one held-out rule of every chapter and extractor: ``test_repetitions`` as a list, or by
+    default the last repetition (the group's 10th of 10), and none when there is only one: then
+    every repetition trains and the test columns of the results stay empty (NaN).
+
+    Examples
+    --------
+    >>> held_out_repetitions([1, 2, 3]), held_out_repetitions([1]), held_out_repetitions([1, 2], 1)
+    ([3], [], [1])
+    """
+    if test_repetitions is not None:
+        return [int(test_repetitions)] if np.isscalar(test_repetitions) else [int(r) for r in test_repetitions]
+    repetitions = sorted({int(r) for r in repetitions})
+    return [repetitions[-1]] if len(repetitions) > 1 else []
+
+
 _ROW_DTYPES = {"participant": str, "trial": str, "condition": str, "plane": str, "phase": str}
 
 
@@ -104,12 +120,17 @@ class Envelopes:
             amplitude_scale={p: s for p, s in self.amplitude_scale.items() if p in chosen},
         )
 
+    def held_out(self, test_repetitions=None) -> list[int]:
+        """:func:`held_out_repetitions` of these envelopes' repetitions."""
+        return held_out_repetitions(self.rows["repetition"], test_repetitions)
+
     def split(self, test_repetitions: int | Iterable[int]) -> tuple["Envelopes", "Envelopes"]:
-        """(train, test): the rows of the repetitions in ``test_repetitions`` form the test set."""
+        """(train, test): the rows of the repetitions in ``test_repetitions`` form the test set
+        (empty when ``test_repetitions`` is an empty list: single-repetition data)."""
         wanted = {int(test_repetitions)} if np.isscalar(test_repetitions) else {int(r) for r in test_repetitions}
         present = set(self.rows["repetition"].astype(int))
         absent = sorted(wanted - present)
-        if absent or not wanted:
+        if absent:
             raise ValueError(f"test repetitions {sorted(wanted)} not all present; repetitions are {sorted(present)}")
         if wanted >= present:
             raise ValueError(f"test repetitions {sorted(wanted)} leave no repetition to train on")
