@@ -63,7 +63,17 @@ const settled = images.map(img => img.complete ? Promise.resolve() : new Promise
     img.addEventListener("error", resolve, {once: true});
 }));
 const timeout = new Promise(resolve => setTimeout(resolve, arguments[0]));
-const typeset = (window.MathJax && MathJax.startup && MathJax.startup.promise) || Promise.resolve();
+// MathJax may start after the page's load event on a busy machine: on a page with maths, wait for
+// it to appear (up to the timeout) and then for its typesetting, instead of judging too early
+const startup = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
+const typeset = new Promise(resolve => {
+    const poll = () => {
+        if (startup()) { startup().then(resolve, resolve); return; }
+        if (!document.querySelector("div.math, span.math")) { resolve(); return; }
+        setTimeout(poll, 100);
+    };
+    poll();
+});
 Promise.race([Promise.all([...settled, typeset]), timeout]).then(() => {
     const text = document.body ? document.body.innerText : "";
     const media = "img, svg, object, embed, canvas, video, iframe";
