@@ -39,10 +39,10 @@
 #   fitting the autoencoders there);
 # - **ours, offered but not the book's default**: the coordinate-descent solver HALS
 #   (`nmf_solver="hals"`, Cichocki & Phan 2009: scikit-learn's default solver, batched like ours)
-#   and the deterministic NNDSVD starts (`nmf_init="nndsvda"`, Boutsidis & Gallopoulos 2008). HALS
-#   reaches the plateau in far fewer iterations, but the group extracted with multiplicative
-#   updates, and the book keeps their method unless HALS fits at least as well at every rank of
-#   every dataset; `benchmarks/bench_nmf.py` compares both against scikit-learn.
+#   and the deterministic NNDSVD starts (`nmf_init="nndsvda"`, Boutsidis & Gallopoulos 2008). The
+#   group extracted with multiplicative updates, and the book keeps their method unless HALS fits at
+#   least as well at every rank of every dataset, which has not been shown; `benchmarks/bench_nmf.py`
+#   compares both against scikit-learn, and the validation page against musclesyneRgies.
 #
 # The extractor is `synlib.nmf.NMF` (a scikit-learn estimator) and `synlib.nmf.rank_sweep`; the
 # test suite checks it against `sklearn.decomposition.NMF` and against the musclesyneRgies

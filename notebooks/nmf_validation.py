@@ -66,8 +66,9 @@ for solver in solvers:
                      "r2_musclesynergies": record["r2"], "r2_synlib": model.r2_global_,
                      "r2_difference": model.r2_global_ - record["r2"], "similarity_mean": matching.mean,
                      "similarity_min": float(matching.similarity.min()), "n_iter": model.n_iter_})
-results.write_table(pd.DataFrame(rows), study, "nmf_validation")
-table = pd.DataFrame(rows[:len(reference)])   # the first solver's rows: the figures' and the book's
+every = pd.DataFrame(rows)
+results.write_table(every, study, "nmf_validation")
+table = every[every["solver"] == solvers[0]].reset_index(drop=True)   # the figures' and the book's
 display(Markdown(f"Figures below: solver `{solvers[0]}` ({SOLVER_NAMES[solvers[0]]})."))
 display(table.drop(columns="solver").round(4))
 
@@ -133,7 +134,6 @@ plt.show()
 # do; the book's chapters still use the group's solver unless a study says otherwise.
 
 # %%
-every = pd.DataFrame(rows)
 summary = every.groupby("solver", sort=False).agg(
     worst_r2_difference=("r2_difference", "min"), best_r2_difference=("r2_difference", "max"),
     lowest_similarity=("similarity_mean", "min"), median_iterations=("n_iter", "median"))

@@ -19,6 +19,10 @@ def _without_padding(values: np.ndarray) -> np.ndarray:
     return values[:, :width]
 
 
+def _repetition_list(repetitions) -> list[int]:
+    return [int(repetitions)] if np.isscalar(repetitions) else [int(r) for r in repetitions]
+
+
 def held_out_repetitions(repetitions, test_repetitions=None) -> list[int]:
     """The one held-out rule of every chapter and extractor: ``test_repetitions`` as a list, or by
     default the last repetition (the group's 10th of 10), and none when there is only one: then
@@ -30,8 +34,8 @@ def held_out_repetitions(repetitions, test_repetitions=None) -> list[int]:
     ([3], [], [1])
     """
     if test_repetitions is not None:
-        return [int(test_repetitions)] if np.isscalar(test_repetitions) else [int(r) for r in test_repetitions]
-    repetitions = sorted({int(r) for r in repetitions})
+        return _repetition_list(test_repetitions)
+    repetitions = sorted(set(_repetition_list(repetitions)))
     return [repetitions[-1]] if len(repetitions) > 1 else []
 
 
@@ -127,7 +131,7 @@ class Envelopes:
     def split(self, test_repetitions: int | Iterable[int]) -> tuple["Envelopes", "Envelopes"]:
         """(train, test): the rows of the repetitions in ``test_repetitions`` form the test set
         (empty when ``test_repetitions`` is an empty list: single-repetition data)."""
-        wanted = {int(test_repetitions)} if np.isscalar(test_repetitions) else {int(r) for r in test_repetitions}
+        wanted = set(_repetition_list(test_repetitions))
         present = set(self.rows["repetition"].astype(int))
         absent = sorted(wanted - present)
         if absent:
