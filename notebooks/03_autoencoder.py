@@ -58,27 +58,23 @@ example_participant = None
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from synlib import metrics, ranks as rank_rules_module, results
-from synlib.autoencoder import ACTIVATIONS, resolve_device
-from synlib.autoencoder.study import fit_participants, fit_warnings
+from synlib import ranks as rank_rules_module, results, schema
+from synlib.autoencoder import resolve_device
+from synlib.autoencoder.study import (check_pair, fit_participants, fit_warnings, loss_curves, nmf_matching,
+                                      seed_list, seed_stability, value_problems)
 from synlib.plots import synergies as synergy_plots
 from synlib.plots import training as plots
 from synlib.preprocess import Envelopes
 from synlib.tradeoff import select_participants
 
 sns.set_theme(style="whitegrid", context="notebook")
-label = f"{encoder}/{decoder}"
-for role, name in (("encoder", encoder), ("decoder", decoder)):
-    if name not in ACTIVATIONS:
-        raise ValueError(f"{role}={name!r} is not a registered activation; allowed: {', '.join(ACTIVATIONS)}")
-if not (isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1):
-    raise ValueError(f"seeds={seeds!r}: give the number of seeds (an integer ≥ 1)")
+label = check_pair(encoder, decoder)
+seed_list = seed_list(seed, seeds)
 
 envelopes = Envelopes.load(study, truth=False)   # the true synergies only: the pages compare synergies
 nmf_fits = results.read_table(study, "nmf_fits")
@@ -91,7 +87,6 @@ n_components = rank_rules_module.ranks_by_participant(rank_table)
 headline_k = rank_rules_module.headline_ranks(rank_table)
 headline_rule = rank_table.loc[rank_table["headline"].astype(bool), "rule"].iloc[0]
 held_out = envelopes.held_out(test_repetitions)
-seed_list = [seed + i for i in range(seeds)]
 display(Markdown(
     f"Study **{study}**: {len(keep)} participant(s), {len(envelopes.muscles)} muscles, "
     f"{envelopes.X.shape[0]} samples. Held-out repetition(s): {held_out}. Ranks fitted per participant "
@@ -127,12 +122,7 @@ display(Markdown(
 # converged within the group's 2000 epochs.
 
 # %%
-headline_models = {(p, s): ae for (p, k, s), ae in fit.models.items() if k == headline_k[p]}
-curves = pd.concat([
-    pd.DataFrame({"participant": p, "seed": s, "epoch": np.arange(1, len(ae.loss_curve_) + 1), "loss": ae.loss_curve_})
-    for (p, s), ae in headline_models.items()
-])
-ax = plots.loss_curves(curves)
+ax = plots.loss_curves(loss_curves(fit, headline_k))
 ax.set_title(f"{label}: training loss at the headline rank")
 plt.show()
 last_drop = float(fit.table["loss_drop_last_tenth"].median())
@@ -174,10 +164,7 @@ display(Markdown(
 if seeds > 1:
     spread = at_headline(fit.table, headline_k).groupby("participant")[["r2_train", "r2_test", "final_loss"]].agg(["min", "max", "std"])
     display(spread.round(4))
-    stability = pd.DataFrame([
-        {"participant": p, "k": k, "similarity between seeds": metrics.set_stability(
-            {s: fit.models[(p, k, s)].synergies_ for s in seed_list})}
-        for p in keep for k in n_components[p]])
+    stability = seed_stability(fit, seed_list)
     glue("seed_stability", float(stability["similarity between seeds"].median()), display=False)
     display(Markdown(f"Median matched similarity between the seeds' synergies: "
                      f"{stability['similarity between seeds'].median():.3f} (lowest "
@@ -194,15 +181,7 @@ else:
 # participant, the figure shows one participant (parameter `example_participant`).
 
 # %%
-matchings, similarity_rows = {}, []
-for p in keep:
-    W_nmf = nmf_arrays[f"{p}.k{headline_k[p]}.synergies"]
-    for s in seed_list:
-        m = metrics.match_synergies_greedy(fit.models[(p, headline_k[p], s)].synergies_, W_nmf)
-        matchings[(p, s)] = m
-        similarity_rows.append({"participant": p, "seed": s, "k": len(m.rows), "mean similarity": m.mean,
-                                "lowest similarity": float(m.similarity.min())})
-similarity = pd.DataFrame(similarity_rows)
+matchings, similarity = nmf_matching(fit, nmf_arrays, headline_k, seed_list)
 display(similarity.round(3))
 glue("nmf_similarity", float(similarity["mean similarity"].mean()), display=False)
 
@@ -210,7 +189,7 @@ shown = example_participant or keep[0]
 if shown not in keep:
     raise ValueError(f"example_participant={shown!r} is not among the participants {keep}")
 ae_shown = fit.models[(shown, headline_k[shown], seed_list[0])]
-fig = plots.synergy_pairs(ae_shown.synergies_, nmf_arrays[f"{shown}.k{headline_k[shown]}.synergies"],
+fig = plots.synergy_pairs(ae_shown.synergies_, nmf_arrays[schema.fit_key(shown, headline_k[shown], "synergies")],
                           matchings[(shown, seed_list[0])],
                           envelopes.muscles, label, title=f"participant {shown}, seed {seed_list[0]}")
 plt.show()
@@ -254,17 +233,7 @@ plt.show()
 # weights are only a check (always 0). Counted on the held-out repetition at the headline rank.
 
 # %%
-problem_rows = []
-for (p, s), ae in headline_models.items():
-    prefix = f"{p}.k{headline_k[p]}.s{s}."
-    counts = {
-        "negative activations": metrics.negative_fraction(fit.arrays[prefix + "activations_test"]),
-        "dead units": metrics.dead_unit_fraction(ae.activations_),
-        f"saturated encoder outputs ({encoder})": metrics.saturation_fraction(fit.arrays[prefix + "hidden_test"], encoder),
-        f"saturated decoder outputs ({decoder})": metrics.saturation_fraction(fit.arrays[prefix + "output_test"], decoder),
-    }
-    problem_rows += [{"participant": p, "seed": s, "measure": k, "fraction": v} for k, v in counts.items()]
-problems = pd.DataFrame(problem_rows)
+problems = value_problems(fit, headline_k, encoder, decoder)
 grid = plots.value_problems(problems)
 grid.figure.suptitle(label, y=1.02)
 plt.show()

@@ -314,36 +314,36 @@ ACTIVATION_BOUNDS: dict[str, tuple[tuple[float, ...], bool]] = {
 }
 
 
-def _saturation_bounds(activation: str) -> tuple[tuple[float, ...], bool]:
-    if activation in ACTIVATION_BOUNDS:
-        return ACTIVATION_BOUNDS[activation]
-    # An activation added to the autoencoder registry is looked up there, and only then:
-    # the registry needs torch, which this module does not import.
-    from synlib.autoencoder import ACTIVATIONS as registry
-
-    if activation not in registry:
-        allowed = sorted(set(ACTIVATION_BOUNDS) | set(registry))
-        raise ValueError(f"activation {activation!r} unknown; allowed: {allowed}")
-    return tuple(b for b in registry[activation].bounds if np.isfinite(b)), False
+def _saturation_bounds(activation: str, bounds) -> tuple[tuple[float, ...], bool]:
+    if bounds is not None:
+        return tuple(float(b) for b in bounds if np.isfinite(b)), False
+    if activation not in ACTIVATION_BOUNDS:
+        raise ValueError(f"activation {activation!r} has no saturation bounds here (known: "
+                         f"{', '.join(ACTIVATION_BOUNDS)}); pass its output bounds as bounds=")
+    return ACTIVATION_BOUNDS[activation]
 
 
-def saturation_fraction(values, activation: str, tol: float = 1e-3) -> float:
+def saturation_fraction(values, activation: str, tol: float = 1e-3, bounds=None) -> float:
     """Share of an activation's outputs that sit at its bounds.
 
     Sigmoid outputs within ``tol`` of 0 or 1, tanh outputs within ``tol`` of ±1,
     where the gradient vanishes; ReLU and linear outputs never saturate (a ReLU
     at 0 is a silent unit, as an NMF activation is in an untuned direction). The bounds are
-    :data:`ACTIVATION_BOUNDS`; an activation added to the autoencoder registry
-    (``synlib.autoencoder.activations.ACTIVATIONS``) saturates within ``tol`` of its finite bounds.
+    :data:`ACTIVATION_BOUNDS`; another activation (one added to the autoencoder registry,
+    ``synlib.autoencoder.activations.ACTIVATIONS``) saturates within ``tol`` of the finite
+    ``bounds`` its caller gives (this module knows no extractor).
 
     Parameters
     ----------
     values : array-like
         Outputs of the activation (e.g. encoder outputs before scaling).
     activation : str
-        "linear", "relu", "sigmoid", "tanh" or another registered activation.
+        "linear", "relu", "sigmoid", "tanh", or any name when ``bounds`` is given.
     tol : float, default 1e-3
         Distance from a sigmoid or tanh bound that counts as saturated.
+    bounds : tuple of float, optional
+        Lowest and highest output of an activation not in :data:`ACTIVATION_BOUNDS`;
+        outputs within ``tol`` of a finite one are saturated.
 
     Examples
     --------
@@ -354,7 +354,7 @@ def saturation_fraction(values, activation: str, tol: float = 1e-3) -> float:
     >>> saturation_fraction([-5.0, 5.0], "linear")
     0.0
     """
-    bounds, exact = _saturation_bounds(activation)
+    bounds, exact = _saturation_bounds(activation, bounds)
     if not tol >= 0:
         raise ValueError(f"tol must be a non-negative distance, got {tol!r}")
     values = _finite_values(values, f"saturation of {activation}")

@@ -51,27 +51,13 @@ Stopping rule (the R² plateau): a model stops at iteration t when its R²
 This is musclesyneRgies' rule (stop when the gain over 20 iterations is below
 0.01 % of R², i.e. below 1e-4 × R²) with an absolute tolerance, 1e-4 by default.
 
-Rank selection (:func:`select_rank`)
-------------------------------------
-- ``"threshold"``: smallest k whose best R² reaches the threshold (0.80, the
-  authors' group; 0.85 and 0.90 are also used in the field);
-- ``"linearity"``: musclesyneRgies' rule: the smallest k from which the
-  R²-vs-k curve (best restart per rank) is a straight line, i.e. the mean
-  squared residual of a least-squares line through the points k … k_max is at
-  most ``mse_min`` (1e-4). musclesyneRgies applies it to R² about the global
-  mean over ranks 1 … m − round(m/4);
-- ``"cv"``: bi-cross-validation on held-out repetitions (Owen & Perry 2009):
-  synergies are extracted from the training repetitions; on each held-out
-  repetition, the activations are estimated (non-negative least squares) from
-  some muscles and used to predict the others. Unlike the training R², which
-  always grows with k, this held-out R² falls once extra synergies fit noise;
-  the chosen rank maximises its mean over held-out repetitions.
+Rank selection: :mod:`synlib.ranks` (the group's R² thresholds, musclesyneRgies'
+linearity rule, bi-cross-validation on held-out repetitions).
 """
 
 from __future__ import annotations
 
 import numbers
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -82,6 +68,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from synlib import ranks as ranks_module, schema
 from synlib.metrics import r2_centred
 
 SOLVERS = ("mu", "hals")
@@ -89,7 +76,6 @@ SOLVER_NAMES = {"mu": "multiplicative updates, the authors' group's", "hals": "H
 DEFAULT_UPDATES = {"mu": (2, 10), "hals": (1, 1)}
 """Activation and synergy updates per outer iteration when ``h_updates``/``w_updates`` are None."""
 INITS = ("random", "nndsvd", "nndsvda")
-RANK_METHODS = ("threshold", "linearity", "cv")
 BATCHING = ("rank", "all")
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -708,7 +694,7 @@ def rank_sweep(X, ranks=None, n_restarts: int = 10, *, max_iter: int = 1000, tol
     >>> sweep = rank_sweep(X, ranks=[1, 2, 3], n_restarts=2, random_state=0)
     >>> sweep.best().round(2).tolist()
     [0.93, 0.98, 1.0]
-    >>> select_rank(sweep, "threshold", threshold=0.99)
+    >>> ranks_module.select_rank(sweep, "threshold", threshold=0.99)
     3
     """
     X, names = check_nonnegative_data(X)
@@ -766,68 +752,13 @@ def _bicv_curve(X, groups, ranks, n_folds, **options) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------- rank selection
-def linearity_rank(r2_by_rank, mse_min: float = 1e-4) -> int:
-    """musclesyneRgies' rule: the first rank from which the R² curve is a straight line.
-
-    For k = 1, 2, …, a least-squares line is fitted to (j, R²_j) for j = k … k_max;
-    the answer is the first k whose mean squared residual is at most ``mse_min``
-    (and k_max − 1 when none is, as in musclesyneRgies).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> linearity_rank(pd.Series([0.5, 0.8, 0.9, 0.91, 0.92, 0.93], index=range(1, 7)))
-    3
-    """
-    curve = pd.Series(r2_by_rank).sort_index()
-    ks = curve.index.to_numpy(dtype=float)
-    values = curve.to_numpy(dtype=float)
-    for start in range(len(values) - 1):
-        if start == len(values) - 2:
-            return int(ks[start])
-        slope, intercept = np.polyfit(ks[start:], values[start:], 1)
-        residual = values[start:] - (slope * ks[start:] + intercept)
-        if np.mean(residual**2) <= mse_min:
-            return int(ks[start])
-    return int(ks[-1])
-
-
-def select_rank(sweep: RankSweep, method: str = "threshold", *, threshold: float = 0.80,
-                measure: str = "r2_centred", mse_min: float = 1e-4) -> int:
-    """Choose the number of synergies from a :class:`RankSweep`.
-
-    ``"threshold"``: smallest k whose best ``measure`` ≥ ``threshold`` (the group's rule);
-    ``"linearity"``: :func:`linearity_rank` of the best ``measure`` per rank (musclesyneRgies;
-    it uses ``measure="r2_global"``); ``"cv"``: k with the highest mean bi-cross-validated R²
-    (needs ``rank_sweep(..., cv_groups=...)``).
-    """
-    if method not in RANK_METHODS:
-        raise ValueError(f"unknown rank method {method!r}; allowed: {', '.join(RANK_METHODS)}")
-    if method == "cv":
-        if sweep.cv is None:
-            raise ValueError("rank method 'cv' needs held-out groups: call rank_sweep(..., cv_groups=repetitions)")
-        return int(sweep.cv.groupby("k")["r2"].mean().idxmax())
-    best = sweep.best(measure)
-    if method == "linearity":
-        return linearity_rank(best, mse_min)
-    if not 0 < threshold <= 1:
-        raise ValueError(f"the R² threshold must be in (0, 1], got {threshold}")
-    reached = best[best >= threshold]
-    if reached.empty:
-        warnings.warn(f"no rank reaches {measure} ≥ {threshold} (best {best.max():.3f} at "
-                      f"k={int(best.idxmax())}); choosing the largest rank swept", stacklevel=2)
-        return int(best.index.max())
-    return int(reached.index.min())
-
-
 # ---------------------------------------------------------------- a study's participants
 @dataclass
 class StudyFit:
     """NMF fitted to every participant of a study, with held-out evaluation.
 
     ``table`` has one row per participant × fitted rank with the columns of
-    ``nmf_fits.csv`` (CONTRIBUTING.md); ``arrays`` holds
+    ``nmf_fits.csv`` (:mod:`synlib.schema`); ``arrays`` holds
     ``<participant>.k<k>.synergies``, ``.activations_train`` and
     ``.activations_test`` (the content of ``nmf_synergies.npz``); ``ranks`` is the
     :func:`synlib.ranks.rank_table` of the study (``nmf_ranks.csv``): which rank
@@ -885,9 +816,9 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
     **options
         Passed to :func:`rank_sweep` (``tol``, ``window``, ``device``, ...).
     """
-    from synlib import metrics, ranks as rank_rules_module
+    from synlib import metrics
 
-    rules = [rank_rules_module.check_rule(r) for r in dict.fromkeys([rank_rule, *rank_rules])]
+    rules = [ranks_module.check_rule(r) for r in dict.fromkeys([rank_rule, *rank_rules])]
     held_out = envelopes.held_out(test_repetitions)
     swept = list(ranks) if ranks is not None else list(range(1, len(envelopes.muscles) + 1))
     participants = list(participants or envelopes.participants)
@@ -900,14 +831,14 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
         sweep = sweeps[participant] = rank_sweep(train.X, swept, n_restarts, max_iter=max_iter,
                                                  random_state=random_state, cv_groups=cv_groups, **options)
         truth = part.true_synergies.get(participant)
-        picks[participant] = {rule: rank_rules_module.rule_rank(sweep, rule, None if truth is None else len(truth))
+        picks[participant] = {rule: ranks_module.rule_rank(sweep, rule, None if truth is None else len(truth))
                               for rule in rules}
         parts[participant] = (train, test, truth)
         curves.append(sweep.curve.assign(participant=participant))
-    table = rank_rules_module.rank_table(picks, rank_rule, rank_offsets, n_muscles=len(envelopes.muscles),
+    table = ranks_module.rank_table(picks, rank_rule, rank_offsets, n_muscles=len(envelopes.muscles),
                                          sensitivity_participants=sensitivity_participants)
     rows, arrays = [], {}
-    for participant, ks in rank_rules_module.ranks_by_participant(table).items():
+    for participant, ks in ranks_module.ranks_by_participant(table).items():
         train, test, truth = parts[participant]
         sweep = sweeps[participant]
         for k in ks:
@@ -931,10 +862,9 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
                 row["truth_similarity"] = metrics.truth_similarity(model.synergies_, truth)
                 row["truth_precision"] = metrics.truth_precision(model.synergies_, truth)
             rows.append(row)
-            prefix = f"{participant}.k{k}."
-            arrays[prefix + "synergies"] = model.synergies_
-            arrays[prefix + "activations_train"] = model.activations_
-            arrays[prefix + "activations_test"] = activations_test
+            arrays[schema.fit_key(participant, k, "synergies")] = model.synergies_
+            arrays[schema.fit_key(participant, k, "activations_train")] = model.activations_
+            arrays[schema.fit_key(participant, k, "activations_test")] = activations_test
     curve = pd.concat(curves, ignore_index=True)
     curve = curve[["participant", "k", "restart", "r2_centred", "r2_global", "vaf", "n_iter", "best"]]
     return StudyFit(table=pd.DataFrame(rows), arrays=arrays, ranks=table, curve=curve, sweeps=sweeps,

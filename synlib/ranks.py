@@ -15,20 +15,39 @@ rank-sensitivity analysis, at the ranks of the other rules and at the headline
 rank plus each offset (e.g. −1 and +1). :func:`rank_table` lists them: one row
 per participant × rule label, with the k it stands for; labels with an offset
 read ``"truth-1"`` or ``"r2_0.80+1"``.
+
+How :func:`select_rank` chooses
+-------------------------------
+- ``"threshold"``: smallest k whose best R² reaches the threshold (0.80, the
+  authors' group; 0.85 and 0.90 are also used in the field);
+- ``"linearity"``: musclesyneRgies' rule: the smallest k from which the
+  R²-vs-k curve (best restart per rank) is a straight line, i.e. the mean
+  squared residual of a least-squares line through the points k … k_max is at
+  most ``mse_min`` (1e-4). musclesyneRgies applies it to R² about the global
+  mean over ranks 1 … m − round(m/4);
+- ``"cv"``: bi-cross-validation on held-out repetitions (Owen & Perry 2009):
+  synergies are extracted from the training repetitions; on each held-out
+  repetition, the activations are estimated (non-negative least squares) from
+  some muscles and used to predict the others. Unlike the training R², which
+  always grows with k, this held-out R² falls once extra synergies fit noise;
+  the chosen rank maximises its mean over held-out repetitions.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_rule", "rule_rank", "rank_table", "ranks_by_participant", "headline_ranks", "offset_label"]
+__all__ = ["check_rule", "select_rank", "linearity_rank", "rule_rank", "rank_table", "ranks_by_participant", "headline_ranks", "offset_label"]
 
 _THRESHOLD = re.compile(r"^r2_(0?\.\d+|1(\.0+)?)$")
 _NAMED = ("linearity", "cv", "truth")
+#: The methods of :func:`select_rank`.
+RANK_METHODS = ("threshold", "linearity", "cv")
 
 
 def check_rule(rule: str) -> str:
@@ -47,9 +66,62 @@ def check_rule(rule: str) -> str:
     return rule
 
 
+def linearity_rank(r2_by_rank, mse_min: float = 1e-4) -> int:
+    """musclesyneRgies' rule: the first rank from which the R² curve is a straight line.
+
+    For k = 1, 2, …, a least-squares line is fitted to (j, R²_j) for j = k … k_max;
+    the answer is the first k whose mean squared residual is at most ``mse_min``
+    (and k_max − 1 when none is, as in musclesyneRgies).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> linearity_rank(pd.Series([0.5, 0.8, 0.9, 0.91, 0.92, 0.93], index=range(1, 7)))
+    3
+    """
+    curve = pd.Series(r2_by_rank).sort_index()
+    ks = curve.index.to_numpy(dtype=float)
+    values = curve.to_numpy(dtype=float)
+    for start in range(len(values) - 1):
+        if start == len(values) - 2:
+            return int(ks[start])
+        slope, intercept = np.polyfit(ks[start:], values[start:], 1)
+        residual = values[start:] - (slope * ks[start:] + intercept)
+        if np.mean(residual**2) <= mse_min:
+            return int(ks[start])
+    return int(ks[-1])
+
+
+def select_rank(sweep, method: str = "threshold", *, threshold: float = 0.80,
+                measure: str = "r2_centred", mse_min: float = 1e-4) -> int:
+    """Choose the number of synergies from a :class:`RankSweep`.
+
+    ``"threshold"``: smallest k whose best ``measure`` ≥ ``threshold`` (the group's rule);
+    ``"linearity"``: :func:`linearity_rank` of the best ``measure`` per rank (musclesyneRgies;
+    it uses ``measure="r2_global"``); ``"cv"``: k with the highest mean bi-cross-validated R²
+    (needs ``rank_sweep(..., cv_groups=...)``).
+    """
+    if method not in RANK_METHODS:
+        raise ValueError(f"unknown rank method {method!r}; allowed: {', '.join(RANK_METHODS)}")
+    if method == "cv":
+        if sweep.cv is None:
+            raise ValueError("rank method 'cv' needs held-out groups: call rank_sweep(..., cv_groups=repetitions)")
+        return int(sweep.cv.groupby("k")["r2"].mean().idxmax())
+    best = sweep.best(measure)
+    if method == "linearity":
+        return linearity_rank(best, mse_min)
+    if not 0 < threshold <= 1:
+        raise ValueError(f"the R² threshold must be in (0, 1], got {threshold}")
+    reached = best[best >= threshold]
+    if reached.empty:
+        warnings.warn(f"no rank reaches {measure} ≥ {threshold} (best {best.max():.3f} at "
+                      f"k={int(best.idxmax())}); choosing the largest rank swept", stacklevel=2)
+        return int(best.index.max())
+    return int(reached.index.min())
+
+
 def rule_rank(sweep, rule: str, true_rank: int | None = None) -> int:
     """The k that ``rule`` picks from ``sweep`` (``true_rank`` for ``"truth"``)."""
-    from synlib.nmf import select_rank
 
     check_rule(rule)
     if rule == "truth":

@@ -1,5 +1,8 @@
 """Reading and writing the tidy result tables and arrays of a study.
 
+Tables and archives that :mod:`synlib.schema` declares are checked against their
+schema on write and on read: a missing, misspelt or mistyped column, or an
+unknown array key, is refused with the file and the column or key named.
 Every file is written atomically (a temporary file in the same folder, then
 ``os.replace``), so an interrupted run never leaves a half-written table that a
 later chapter could read.
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synlib import paths
+from synlib import paths, schema
 
 
 def os_error_reason(exc: OSError) -> str:
@@ -72,10 +75,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
-#: Identifier columns read back as text: pandas would turn a participant "01" into the number 1.
-TEXT_COLUMNS = ("participant", "trial", "condition", "plane", "method", "encoder", "decoder", "config")
-
-
 def table_path(study: str, name: str) -> Path:
     return paths.results_dir(study) / f"{name}.csv"
 
@@ -90,8 +89,12 @@ def write_table(df: pd.DataFrame, study: str, name: str) -> Path:
     Floats are written with 17 significant digits so that reading the table
     back gives the same numbers, and the same run gives the same bytes.
     """
+    path = table_path(study, name)
+    spec = schema.table_for(name)
+    if spec is not None:
+        spec.check(df, path)
     text = df.to_csv(index=False, float_format="%.17g", lineterminator="\n")
-    return atomic_write_bytes(table_path(study, name), text.encode())
+    return atomic_write_bytes(path, text.encode())
 
 
 def read_table(study: str, name: str) -> pd.DataFrame:
@@ -102,7 +105,11 @@ def read_table(study: str, name: str) -> pd.DataFrame:
             f"result table {name!r} of study {study!r} not found at {path}; "
             "run the chapter that writes it first (python -m synlib run studies/<plan>.yml)"
         )
-    return pd.read_csv(path, dtype={column: str for column in TEXT_COLUMNS})
+    table = pd.read_csv(path, dtype={column: str for column in schema.text_columns(name)})
+    spec = schema.table_for(name)
+    if spec is not None:
+        spec.check(table, path)
+    return table
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -125,8 +132,15 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def write_arrays(study: str, name: str, **arrays: np.ndarray) -> Path:
-    """Write named arrays as ``results/<study>/<name>.npz`` (atomically, reproducibly)."""
-    return atomic_write_bytes(arrays_path(study, name), npz_bytes(arrays))
+    """Write named arrays as ``results/<study>/<name>.npz`` (atomically, reproducibly).
+
+    The keys of a declared archive are checked against :mod:`synlib.schema` first.
+    """
+    path = arrays_path(study, name)
+    spec = schema.arrays_for(name)
+    if spec is not None:
+        spec.check(arrays, path)
+    return atomic_write_bytes(path, npz_bytes(arrays))
 
 
 def read_arrays(study: str, name: str, keep=None) -> dict[str, np.ndarray]:
@@ -142,4 +156,7 @@ def read_arrays(study: str, name: str, keep=None) -> dict[str, np.ndarray]:
             "run the chapter that writes them first"
         )
     with np.load(path, allow_pickle=False) as data:
+        spec = schema.arrays_for(name)
+        if spec is not None:
+            spec.check(data.files, path)
         return {key: data[key] for key in data.files if keep is None or keep(key)}

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from synlib import datasets, metrics, simulate, tradeoff
+from synlib import datasets, metrics, schema, simulate, tradeoff
 from synlib.progress import progress
 
 __all__ = ["AXES", "DEFAULT_LEVELS", "AXIS_OPTIONS", "sweep", "verdict_pairs", "resolve_pairs", "resolve_levels",
@@ -130,7 +130,7 @@ def sweep(dataset_options: dict, axis: str, levels: Sequence[float], *, n_partic
             for (encoder, decoder), fit in fits.items():
                 kept = fit.table.loc[fit.table.groupby("participant")["final_loss"].idxmin()]
                 for r in kept.itertuples():
-                    W = fit.arrays[f"{r.participant}.k{r.k}.s{r.seed}.synergies"]
+                    W = fit.arrays[schema.fit_key(r.participant, r.k, "synergies", seed=r.seed)]
                     rows.append(_row(axis, level, r.participant, ks[r.participant], "AE", encoder, decoder, W,
                                      truth[r.participant], r.r2_test, chance_draws, seed))
             bar.update()

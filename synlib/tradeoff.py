@@ -20,14 +20,14 @@ Every function returns a tidy DataFrame (or a plain array for :func:`holm`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from synlib import metrics, paths, results
+from synlib import metrics, paths, results, schema
 
 #: Display order of activations (heat-map rows and columns); others found on disk follow.
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
@@ -77,8 +77,7 @@ MEASURES: dict[str, Measure] = {
 CHANCE = {"truth_similarity": "truth_similarity_chance", "truth_precision": "truth_precision_chance",
           "nmf_similarity": "nmf_similarity_chance"}
 
-_FITS_COLUMNS = ("participant", "method", "encoder", "decoder", "k", "seed", "r2_train", "r2_test")
-_AE_TABLE = re.compile(r"^ae_fits_([A-Za-z0-9]+)_([A-Za-z0-9]+)$")
+_AE_FITS = schema.TABLES["ae_fits"]
 
 
 def config_label(method: str, encoder: str = "", decoder: str = "") -> str:
@@ -126,15 +125,11 @@ def ae_tables_on_disk(study: str) -> list[str]:
     """Names of the ``ae_fits_<encoder>_<decoder>`` tables of ``study``, sorted."""
     folder = paths.results_dir(study)
     names = sorted(p.stem for p in folder.glob("ae_fits_*.csv"))
-    return [n for n in names if _AE_TABLE.match(n)]
+    return [n for n in names if _AE_FITS.match(n)]
 
 
 def _read_fits(study: str, name: str) -> pd.DataFrame:
     table = results.read_table(study, name)
-    path = results.table_path(study, name)
-    missing = [c for c in _FITS_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path} lacks the columns {missing}; a fit table needs {list(_FITS_COLUMNS)}")
     table[["encoder", "decoder"]] = table[["encoder", "decoder"]].fillna("")
     return table
 
@@ -163,10 +158,19 @@ def select_participants(ids, participants) -> list[str]:
     return wanted
 
 
-def _array(arrays: dict, key: str, source: str) -> np.ndarray:
+def _fit_array(arrays: dict, source: str, participant: str, k: int, field: str, seed: int | None = None):
+    key = schema.fit_key(participant, k, field, seed=seed)
     if key not in arrays:
         raise ValueError(f"{source} has no array {key!r}; its first keys are {sorted(arrays)[:6]}")
     return arrays[key]
+
+
+def _saturation(values, activation: str, tol: float) -> float:
+    if activation in metrics.ACTIVATION_BOUNDS:   # the built-in activations need no torch
+        return metrics.saturation_fraction(values, activation, tol)
+    from synlib.autoencoder.activations import saturation_fraction
+
+    return saturation_fraction(values, activation, tol)
 
 
 def _row_measures(W, C_train, C_test, W_nmf, C_nmf_test) -> dict[str, float]:
@@ -220,7 +224,7 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
 
     Reads ``nmf_fits.csv``, ``nmf_ranks.csv``, ``nmf_synergies.npz`` and every
     ``ae_fits_<enc>_<dec>.csv`` with its ``ae_<enc>_<dec>.npz`` (see
-    CONTRIBUTING.md). A fit at rank k appears once for every rule label of
+    :mod:`synlib.schema`). A fit at rank k appears once for every rule label of
     ``nmf_ranks.csv`` that stands for k (column ``rule``; ``headline`` marks the
     headline rule). Added to the fit columns, from the arrays:
 
@@ -280,8 +284,7 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
     nmf_arrays = results.read_arrays(study, "nmf_synergies")
     nmf_source = str(results.arrays_path(study, "nmf_synergies"))
 
-    def nmf_at(p, k, field):
-        return _array(nmf_arrays, f"{p}.k{int(k)}.{field}", nmf_source)
+    nmf_at = partial(_fit_array, nmf_arrays, nmf_source)
 
     rows, synergies, activations = [], [], []
     for _, fit in nmf[nmf["participant"].isin(keep)].iterrows():
@@ -293,26 +296,24 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
         synergies.append(W)
         activations.append(C)
     for name in ae_names:
-        encoder, decoder = _AE_TABLE.match(name).groups()
+        encoder, decoder = _AE_FITS.match(name).values()
         fits = _read_fits(study, name)
         wrong = fits[(fits["encoder"] != encoder) | (fits["decoder"] != decoder)]
         if len(wrong):
             raise ValueError(f"{results.table_path(study, name)} holds rows of the pair "
                              f"{wrong['encoder'].iloc[0]}/{wrong['decoder'].iloc[0]}, not {encoder}/{decoder}")
-        arrays = results.read_arrays(study, f"ae_{encoder}_{decoder}")
-        source = str(results.arrays_path(study, f"ae_{encoder}_{decoder}"))
+        archive = schema.ARRAYS["ae"].file_name(encoder=encoder, decoder=decoder)
+        arrays = results.read_arrays(study, archive)
+        source = str(results.arrays_path(study, archive))
         for _, fit in fits[fits["participant"].isin(keep)].iterrows():
             p, k, seed = fit["participant"], int(fit["k"]), int(fit["seed"])
-            prefix = f"{p}.k{k}.s{seed}."
-            W = _array(arrays, prefix + "synergies", source)
-            C = _array(arrays, prefix + "activations_test", source)
+            ae_at = partial(_fit_array, arrays, source, p, k, seed=seed)
+            W, C = ae_at("synergies"), ae_at("activations_test")
             try:
-                measures = _row_measures(W, _array(arrays, prefix + "activations_train", source), C,
+                measures = _row_measures(W, ae_at("activations_train"), C,
                                          nmf_at(p, k, "synergies"), nmf_at(p, k, "activations_test"))
-                measures["hidden_saturation"] = metrics.saturation_fraction(
-                    _array(arrays, prefix + "hidden_test", source), encoder, saturation_tol)
-                measures["output_saturation"] = metrics.saturation_fraction(
-                    _array(arrays, prefix + "output_test", source), decoder, saturation_tol)
+                measures["hidden_saturation"] = _saturation(ae_at("hidden_test"), encoder, saturation_tol)
+                measures["output_saturation"] = _saturation(ae_at("output_test"), decoder, saturation_tol)
             except ValueError as exc:
                 raise ValueError(f"{source}, participant {p}, rank {k}, seed {seed} "
                                  f"(against {nmf_source}): {exc}") from exc

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synlib import metrics, results
+from synlib.schema import fit_key
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
 _FUNCTIONS = {
@@ -64,7 +65,8 @@ def _fit_row(participant, method, encoder, decoder, k, seed, r2_test, truth_simi
             "k": k, "seed": seed, "r2_train": r2_test + 0.02, "r2_test": r2_test,
             "r2_global_train": r2_test + 0.05, "r2_global_test": r2_test + 0.03,
             "vaf_train": r2_test + 0.08, "vaf_test": r2_test + 0.07,
-            "truth_similarity": truth_similarity}
+            "truth_similarity": truth_similarity,
+            "truth_precision": truth_similarity}
 
 
 def write_fake_study(study: str, n_participants: int = 4, k: int = 4, n_muscles: int = 16,
@@ -86,14 +88,14 @@ def write_fake_study(study: str, n_participants: int = 4, k: int = 4, n_muscles:
         true_W[p] = _unit_rows(np.maximum(base + 0.3 * rng.normal(size=base.shape), 0.0) + 1e-3)
         true_C[p] = _activations(rng, n_test, k)
         W = _unit_rows(np.abs(true_W[p] + 0.03 * rng.normal(size=base.shape)))
-        nmf_arrays[f"{p}.k{k}.synergies"] = W
-        nmf_arrays[f"{p}.k{k}.activations_train"] = _activations(rng, n_train, k)
-        nmf_arrays[f"{p}.k{k}.activations_test"] = np.maximum(true_C[p] + 0.02 * rng.normal(size=true_C[p].shape), 0)
+        nmf_arrays[fit_key(p, k, "synergies")] = W
+        nmf_arrays[fit_key(p, k, "activations_train")] = _activations(rng, n_train, k)
+        nmf_arrays[fit_key(p, k, "activations_test")] = np.maximum(true_C[p] + 0.02 * rng.normal(size=true_C[p].shape), 0)
         similarity = metrics.truth_similarity(W, true_W[p]) if truth else np.nan
         nmf_rows.append(_fit_row(p, "NMF", "", "", k, 0, 0.82 + 0.02 * rng.normal(), similarity))
     results.write_table(pd.DataFrame(nmf_rows), study, "nmf_fits")
     results.write_table(pd.DataFrame({"participant": participants, "rule": "r2_0.80", "k": k, "headline": True,
-                                      "offset": 0.0}), study, "nmf_ranks")
+                                      "offset": 0}), study, "nmf_ranks")
     results.write_arrays(study, "nmf_synergies", **nmf_arrays)
 
     for j, (encoder, decoder) in enumerate(pairs):
@@ -108,11 +110,10 @@ def write_fake_study(study: str, n_participants: int = 4, k: int = 4, n_muscles:
             z = 3 * (C - C.mean(axis=0)) / C.std(axis=0)
             hidden = _FUNCTIONS[encoder](z)
             output = _FUNCTIONS[decoder](C @ W)
-            prefix = f"{p}.k{k}.s{seed}."
-            arrays.update({prefix + "synergies": W, prefix + "activations_train": _activations(rng, n_train, k),
-                           prefix + "activations_test": C, prefix + "hidden_test": hidden,
-                           prefix + "output_test": output,
-                           prefix + "loss_curve": 0.1 * np.exp(-np.linspace(0, 5, 50)) + 0.01})
+            arrays.update({fit_key(p, k, field, seed=seed): value for field, value in {
+                "synergies": W, "activations_train": _activations(rng, n_train, k), "activations_test": C,
+                "hidden_test": hidden, "output_test": output,
+                "loss_curve": 0.1 * np.exp(-np.linspace(0, 5, 50)) + 0.01}.items()})
             r2 = 0.8 + _R2_BY_DECODER[decoder] + _R2_BY_ENCODER[encoder] + 0.01 * rng.normal()
             similarity = metrics.truth_similarity(W, true_W[p]) if truth else np.nan
             rows.append({**_fit_row(p, "AE", encoder, decoder, k, seed, r2, similarity),

@@ -344,3 +344,31 @@ def test_fitting_pairs_together_equals_fitting_each_pair():
         for name, array in alone.arrays.items():
             np.testing.assert_array_equal(fit.arrays[name], array)
         assert set(fit.table["encoder"]) == {encoder} and list(fit.test_rows) == ["p1", "p2"]
+
+
+def test_chapter_summaries_of_a_fit_cover_every_headline_model():
+    import pandas as pd
+
+    from synlib import schema
+    from synlib.autoencoder.study import fit_participants, loss_curves, nmf_matching, seed_stability, value_problems
+    from synlib.preprocess import Envelopes
+
+    rng = np.random.default_rng(4)
+    X = rng.random((240, 6)) @ rng.random((6, 6))
+    rows = pd.DataFrame({"participant": np.repeat(["p1", "p2"], 120), "repetition": np.tile(np.repeat([1, 2, 3], 40), 2)})
+    fit = fit_participants(Envelopes(X, rows, tuple("abcdef")), {"p1": [2, 3], "p2": 3}, "tanh", "sigmoid", [0, 1],
+                           epochs=20)
+    headline = {"p1": 2, "p2": 3}
+    curves = loss_curves(fit, headline)
+    assert len(curves) == 4 * 20 and set(curves.groupby(["participant", "seed"]).size()) == {20}
+    problems = value_problems(fit, headline, "tanh", "sigmoid")
+    assert len(problems) == 4 * 4 and problems["fraction"].between(0, 1).all()
+    assert "saturated decoder outputs (sigmoid)" in set(problems["measure"])
+    stability = seed_stability(fit, [0, 1])
+    assert sorted(zip(stability["participant"], stability["k"])) == [("p1", 2), ("p1", 3), ("p2", 3)]
+    assert stability["similarity between seeds"].between(0, 1 + 1e-9).all()
+    # against the models' own synergies as "NMF", every matched similarity is 1
+    own = {schema.fit_key(p, k, "synergies"): fit.models[(p, k, 0)].synergies_ for p, k in headline.items()}
+    matchings, table = nmf_matching(fit, own, headline, [0])
+    assert set(matchings) == {("p1", 0), ("p2", 0)}
+    np.testing.assert_allclose(table["lowest similarity"], 1.0)

@@ -159,7 +159,7 @@ def test_saturation_fraction_at_each_activations_bounds(activation, values, expe
 
 
 def test_saturation_fraction_rejects_unknown_activation_and_negative_tol():
-    with pytest.raises(ValueError, match="'elu' unknown"):
+    with pytest.raises(ValueError, match="'elu' has no saturation bounds"):
         metrics.saturation_fraction([0.0], "elu")
     with pytest.raises(ValueError, match="tol"):
         metrics.saturation_fraction([0.0], "tanh", tol=-1)
@@ -278,4 +278,11 @@ def test_saturation_of_an_activation_added_to_the_registry(monkeypatch):
     autoencoder = pytest.importorskip("synlib.autoencoder")
     softsign = autoencoder.Activation("softsign", lambda a: a, lambda a, h: a, (-1.0, 1.0))
     monkeypatch.setitem(autoencoder.ACTIVATIONS, "softsign", softsign)
-    assert metrics.saturation_fraction([-0.9995, 0.0, 0.5, 0.9999], "softsign") == 0.5
+    values = [-0.9995, 0.0, 0.5, 0.9999]
+    # metrics knows no extractor: the caller gives the bounds, as the trade-off table does from the registry
+    with pytest.raises(ValueError, match="'softsign' has no saturation bounds.*bounds="):
+        metrics.saturation_fraction(values, "softsign")
+    assert metrics.saturation_fraction(values, "softsign", bounds=(-1.0, 1.0)) == 0.5
+    from synlib import tradeoff
+
+    assert tradeoff._saturation(values, "softsign", 1e-3) == 0.5

@@ -14,7 +14,8 @@ from sklearn.base import clone
 from sklearn.decomposition import NMF as SklearnNMF
 
 from synlib.metrics import match_synergies, r2_centred, r2_global, vaf
-from synlib.nmf import NMF, check_nonnegative_data, linearity_rank, nnls_activations, rank_sweep, select_rank
+from synlib.nmf import NMF, check_nonnegative_data, nnls_activations, rank_sweep
+from synlib.ranks import linearity_rank, select_rank
 
 
 def known_synergies(n_samples=600, n_muscles=8, k=3, noise=0.0, seed=0, n_groups=1):

@@ -47,3 +47,20 @@ def test_no_two_notebooks_write_the_same_results_file():
     shared = {name: who for name, who in writers.items() if len(who) > 1}
     assert not shared, f"results files with more than one writer: {shared}"
     assert re.search("nmf_fits", " ".join(writers)), writers
+
+
+def test_every_results_file_a_notebook_writes_is_declared_with_that_notebook_as_writer():
+    from synlib import schema
+
+    declared = {spec.pattern: spec.writer for spec in [*schema.TABLES.values(), *schema.ARRAYS.values()]}
+    found = {}
+    for path in NOTEBOOKS:
+        for name in _written(_code(path)):
+            # Envelopes.save writes the envelope matrix and its row table
+            for written in (["envelopes", "envelope_rows"] if name == "envelopes" else [name]):
+                found[written] = path.stem
+    undeclared = sorted(set(found) - set(declared))
+    assert not undeclared, f"written by notebooks but not declared in synlib.schema: {undeclared}"
+    wrong = {name: (found[name], declared[name]) for name in found if found[name] != declared[name]}
+    assert not wrong, f"(notebook, declared writer) disagree: {wrong}"
+    assert set(declared) <= set(found), f"declared but written by no notebook: {sorted(set(declared) - set(found))}"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synlib import paths, results
+from synlib import paths, results, schema
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +52,54 @@ def test_identifiers_come_back_as_text():
     back = results.read_table("s", "ids")
     assert back["participant"].tolist() == ["01", "02"]
     assert back["k"].tolist() == [3, 4]
+
+
+def _ranks_table():
+    return pd.DataFrame({"participant": ["01", "02"], "rule": "r2_0.80", "k": [3, 4], "headline": True, "offset": 0})
+
+
+def test_a_declared_table_with_a_misspelt_column_is_refused_on_read_naming_file_and_column(tmp_path):
+    path = results.write_table(_ranks_table(), "s", "nmf_ranks")
+    path.write_text(path.read_text().replace("headline", "headlin", 1))   # written by hand, or by an old version
+    with pytest.raises(schema.SchemaError) as refused:
+        results.read_table("s", "nmf_ranks")
+    message = str(refused.value)
+    assert str(path) in message and "column 'headline' is missing (found 'headlin'?)" in message
+    assert "written by 02_nmf" in message
+
+
+def test_a_declared_table_is_checked_on_write_too():
+    with pytest.raises(schema.SchemaError, match=r"nmf_ranks.csv .*column 'ofset' is not one of its columns "
+                                                 r"\(did you mean 'offset'\?\)"):
+        results.write_table(_ranks_table().assign(ofset=1), "s", "nmf_ranks")
+    with pytest.raises(schema.SchemaError, match="column 'k' should hold int values .* found 'three'"):
+        results.write_table(_ranks_table().assign(k=["three", "four"]), "s", "nmf_ranks")
+    assert not (paths.results_dir("s") / "nmf_ranks.csv").exists()
+
+
+def test_declared_tables_read_back_with_their_kinds():
+    results.write_table(_ranks_table(), "s", "nmf_ranks")
+    back = results.read_table("s", "nmf_ranks")
+    assert back["participant"].tolist() == ["01", "02"] and back["headline"].dtype == bool
+    pd.testing.assert_frame_equal(back, _ranks_table())
+
+
+def test_open_tables_take_extra_columns_and_patterns_match_their_family():
+    rows = pd.DataFrame({"participant": ["P1"], "trial": ["t1"], "condition": ["c"], "repetition": [1],
+                         "segment": [1], "phase": ["movement"], "time": [0.0], "azimuth_deg": [30.0]})
+    results.write_table(rows, "s", "envelope_rows")
+    assert schema.table_for("ae_fits_relu_tanh") is schema.TABLES["ae_fits"]
+    assert schema.table_for("ae_fits_relu") is None and schema.table_for("my_own_table") is None
+
+
+def test_an_archive_key_outside_its_schema_is_refused_on_write_and_read():
+    good = {schema.fit_key("P01", 3, "synergies"): np.eye(3)}
+    with pytest.raises(schema.SchemaError, match=r"nmf_synergies.npz \(written by 02_nmf\): key 'P01.k3.synergy' "):
+        results.write_arrays("s", "nmf_synergies", **{"P01.k3.synergy": np.eye(3)})
+    with pytest.raises(schema.SchemaError, match="key 'P01.k3.s0.synergies'"):   # an NMF key carries no seed
+        results.write_arrays("s", "nmf_synergies", **{schema.fit_key("P01", 3, "synergies", seed=0): np.eye(3)})
+    path = results.write_arrays("s", "nmf_synergies", **good)
+    path.write_bytes(results.npz_bytes({**good, "stray": np.eye(2)}))
+    with pytest.raises(schema.SchemaError, match="key 'stray'"):
+        results.read_arrays("s", "nmf_synergies")
+    assert schema.parse_fit_key("P.01.k12.s3.loss_curve") == ("P.01", 12, 3, "loss_curve")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synlib import sensitivity
+from synlib import schema, sensitivity
 
 TINY = {"n_repetitions": 2}
 
@@ -94,7 +94,9 @@ def test_verdict_pairs_read_the_trade_off_chapter_medians(tmp_path, monkeypatch)
     rows = [("NMF", "r2_test", 0.99), ("tanh/relu", "r2_test", 0.8), ("relu/relu", "r2_test", 0.7),
             ("NMF", "truth_similarity", 0.99), ("sigmoid/linear", "truth_similarity", 0.9),
             ("tanh/relu", "truth_similarity", 0.6)]
-    results.write_table(pd.DataFrame(rows, columns=["config", "measure", "median"]).assign(rule="truth"),
+    intervals = pd.DataFrame(rows, columns=["config", "measure", "median"])
+    results.write_table(intervals.assign(n=3, ci_low=intervals["median"] - 0.05, ci_high=intervals["median"] + 0.05,
+                                         rule="truth")[list(schema.TABLES["tradeoff_intervals"].names)],
                         "unit", "tradeoff_intervals")
     assert sensitivity.verdict_pairs("unit") == [("tanh", "relu"), ("sigmoid", "linear"), ("relu", "tanh"),
                                                  ("linear", "linear")]

@@ -21,7 +21,9 @@ from math import inf
 
 import torch
 
-__all__ = ["ACTIVATIONS", "Activation", "get_activation"]
+from synlib import metrics
+
+__all__ = ["ACTIVATIONS", "Activation", "get_activation", "saturation_fraction"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,18 @@ def get_activation(name: str) -> Activation:
     except (KeyError, TypeError):
         allowed = ", ".join(ACTIVATIONS)
         raise ValueError(f"unknown activation {name!r}; allowed: {allowed}") from None
+
+
+def saturation_fraction(values, name: str, tol: float = 1e-3) -> float:
+    """:func:`synlib.metrics.saturation_fraction` for any registered activation.
+
+    The built-in activations use :data:`synlib.metrics.ACTIVATION_BOUNDS`; one
+    added to :data:`ACTIVATIONS` saturates within ``tol`` of its finite bounds.
+
+    Examples
+    --------
+    >>> saturation_fraction([0.0, 0.5, 0.9995, 0.3], "sigmoid")
+    0.5
+    """
+    bounds = None if name in metrics.ACTIVATION_BOUNDS else get_activation(name).bounds
+    return metrics.saturation_fraction(values, name, tol, bounds=bounds)

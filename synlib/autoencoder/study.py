@@ -16,11 +16,12 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from synlib import metrics
+from synlib import metrics, schema
 from synlib.autoencoder.effective import effective_synergies
 from synlib.autoencoder.trainer import train_autoencoders
 
-__all__ = ["StudyFit", "fit_participants", "fit_pairs", "fit_warnings"]
+__all__ = ["StudyFit", "check_pair", "seed_list", "fit_participants", "fit_pairs", "fit_warnings",
+           "loss_curves", "seed_stability", "nmf_matching", "value_problems"]
 
 #: A model whose training loss still fell by more than this over the last tenth of training is flagged
 #: as not converged (ours).
@@ -47,6 +48,43 @@ class StudyFit:
     arrays: dict[str, np.ndarray]
     models: dict
     test_rows: dict[str, pd.DataFrame]
+
+
+def check_pair(encoder: str, decoder: str) -> str:
+    """The label ``"<encoder>/<decoder>"``, once both are registered activations.
+
+    Examples
+    --------
+    >>> check_pair("relu", "tanh")
+    'relu/tanh'
+    >>> check_pair("relu", "softmax")
+    Traceback (most recent call last):
+    ...
+    ValueError: decoder='softmax' is not a registered activation; allowed: linear, relu, sigmoid, tanh
+    """
+    from synlib.autoencoder.activations import ACTIVATIONS
+
+    for role, name in (("encoder", encoder), ("decoder", decoder)):
+        if name not in ACTIVATIONS:
+            raise ValueError(f"{role}={name!r} is not a registered activation; allowed: {', '.join(ACTIVATIONS)}")
+    return f"{encoder}/{decoder}"
+
+
+def seed_list(seed: int, seeds: int) -> list[int]:
+    """The ``seeds`` consecutive seeds from ``seed`` that a chapter trains with.
+
+    Examples
+    --------
+    >>> seed_list(0, 3)
+    [0, 1, 2]
+    >>> seed_list(0, 2.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: seeds=2.5: give the number of seeds (an integer ≥ 1)
+    """
+    if not (isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1):
+        raise ValueError(f"seeds={seeds!r}: give the number of seeds (an integer ≥ 1)")
+    return [int(seed) + i for i in range(seeds)]
 
 
 def _on_test(measure, X, reconstruction) -> float:
@@ -146,17 +184,79 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
             "loss_drop_last_tenth": _loss_drop(ae.loss_curve_),
             "backend": ae.backend_,
         })
-        prefix = f"{p}.k{k}.s{seed}."
-        arrays.update({
-            prefix + "synergies": ae.synergies_, prefix + "activations_train": ae.activations_,
-            prefix + "activations_test": ae.transform(test.X), prefix + "hidden_test": ae.hidden(test.X),
-            prefix + "output_test": out_test, prefix + "loss_curve": ae.loss_curve_,
-            prefix + "effective_synergies": effective,
-        })
+        arrays.update({schema.fit_key(p, k, field, seed=seed): value for field, value in {
+            "synergies": ae.synergies_, "activations_train": ae.activations_,
+            "activations_test": ae.transform(test.X), "hidden_test": ae.hidden(test.X),
+            "output_test": out_test, "loss_curve": ae.loss_curve_, "effective_synergies": effective,
+        }.items()})
         fitted[(p, k, seed)] = ae
     test_rows = {p: splits[p][1].rows for p in participants}
     return {pair: StudyFit(table=pd.DataFrame(rows), arrays=arrays, models=fitted, test_rows=test_rows)
             for pair, (rows, arrays, fitted) in fits.items()}
+
+
+def loss_curves(fit: StudyFit, headline_k: Mapping[str, int]) -> pd.DataFrame:
+    """The training loss of each model at the headline rank: ``participant``, ``seed``, ``epoch``, ``loss``."""
+    return pd.concat([
+        pd.DataFrame({"participant": p, "seed": s, "epoch": np.arange(1, len(ae.loss_curve_) + 1),
+                      "loss": ae.loss_curve_})
+        for (p, k, s), ae in fit.models.items() if k == headline_k[p]
+    ], ignore_index=True)
+
+
+def seed_stability(fit: StudyFit, seeds: Sequence[int]) -> pd.DataFrame:
+    """How alike the seeds' synergies are, per participant and rank (:func:`synlib.metrics.set_stability`).
+
+    Columns ``participant``, ``k``, ``similarity between seeds``.
+    """
+    fitted = dict.fromkeys((p, k) for p, k, _ in fit.models)
+    return pd.DataFrame([{"participant": p, "k": k, "similarity between seeds": metrics.set_stability(
+        {s: fit.models[(p, k, s)].synergies_ for s in seeds})} for p, k in fitted],
+        columns=["participant", "k", "similarity between seeds"])
+
+
+def nmf_matching(fit: StudyFit, nmf_arrays: Mapping[str, np.ndarray], headline_k: Mapping[str, int],
+                 seeds: Sequence[int]) -> tuple[dict, pd.DataFrame]:
+    """Each model at its participant's headline rank paired with that participant's NMF synergies.
+
+    The pairing is :func:`synlib.metrics.match_synergies_greedy` (the group's procedure).
+    Returns the matchings by (participant, seed) and a table with one row per
+    participant × seed: ``k``, ``mean similarity`` and ``lowest similarity``.
+    """
+    matchings, rows = {}, []
+    for p, k in headline_k.items():
+        W_nmf = nmf_arrays[schema.fit_key(p, k, "synergies")]
+        for s in seeds:
+            m = matchings[(p, s)] = metrics.match_synergies_greedy(fit.models[(p, k, s)].synergies_, W_nmf)
+            rows.append({"participant": p, "seed": s, "k": len(m.rows), "mean similarity": m.mean,
+                         "lowest similarity": float(m.similarity.min())})
+    return matchings, pd.DataFrame(rows)
+
+
+def value_problems(fit: StudyFit, headline_k: Mapping[str, int], encoder: str, decoder: str) -> pd.DataFrame:
+    """Negative activations, dead units and saturated outputs of each model at the headline rank.
+
+    Counted on the held-out rows (:func:`synlib.metrics.negative_fraction`,
+    :func:`~synlib.metrics.dead_unit_fraction` on the training activations,
+    :func:`synlib.autoencoder.activations.saturation_fraction`). One row per
+    participant × seed × measure: ``participant``, ``seed``, ``measure``, ``fraction``.
+    """
+    from synlib.autoencoder.activations import saturation_fraction
+
+    rows = []
+    for (p, k, s), ae in fit.models.items():
+        if k != headline_k[p]:
+            continue
+        at = {field: fit.arrays[schema.fit_key(p, k, field, seed=s)]
+              for field in ("activations_test", "hidden_test", "output_test")}
+        counts = {
+            "negative activations": metrics.negative_fraction(at["activations_test"]),
+            "dead units": metrics.dead_unit_fraction(ae.activations_),
+            f"saturated encoder outputs ({encoder})": saturation_fraction(at["hidden_test"], encoder),
+            f"saturated decoder outputs ({decoder})": saturation_fraction(at["output_test"], decoder),
+        }
+        rows += [{"participant": p, "seed": s, "measure": name, "fraction": v} for name, v in counts.items()]
+    return pd.DataFrame(rows, columns=["participant", "seed", "measure", "fraction"])
 
 
 def fit_warnings(table: pd.DataFrame, max_loss_drop: float = MAX_LOSS_DROP) -> list[str]:
