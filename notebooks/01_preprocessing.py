@@ -36,7 +36,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 import synlib.preprocess as prep
-from synlib import datasets
+from synlib import datasets, text
 from synlib.plots import preprocessing as plots
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -76,7 +76,7 @@ display(Markdown(
 
 # %%
 choices = config.describe()
-display(choices.style.hide(axis="index").apply(
+display(text.table(choices, "Every preprocessing option; in bold, those this plan changed from the default.").apply(
     lambda row: ["font-weight: bold" if row["value"] != row["default"] else "" for _ in row], axis=1))
 
 # %%
@@ -177,8 +177,9 @@ known = {"onset", "offset"} <= set(table) and table[["onset", "offset"]].notna()
 errors = prep.detection_errors(envelopes.rows, table) if known else None
 if errors is not None and len(errors) and errors[["onset_error_s", "offset_error_s"]].abs().to_numpy().max() > 0:
     summary = (errors[["onset_error_s", "offset_error_s"]] * 1000).describe(percentiles=[0.05, 0.5, 0.95])
-    display(summary.loc[["count", "mean", "5%", "50%", "95%"]].round(1).rename(
-        columns={"onset_error_s": "onset error (ms)", "offset_error_s": "offset error (ms)"}))
+    display(text.table(summary.loc[["count", "mean", "5%", "50%", "95%"]].rename(
+        columns={"onset_error_s": "onset error (ms)", "offset_error_s": "offset error (ms)"}).rename_axis("statistic"),
+        "Found movement onsets and offsets against the dataset's, in ms.", digits=1, index=True))
     glue("onset_error_median_ms", float(errors["onset_error_s"].median() * 1000), display=False)
     glue("offset_error_median_ms", float(errors["offset_error_s"].median() * 1000), display=False)
 else:

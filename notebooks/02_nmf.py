@@ -76,7 +76,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from synlib import metrics, ranks as rank_rules_module, results
+from synlib import metrics, ranks as rank_rules_module, results, text
 from synlib.nmf import SOLVER_NAMES, fit_participants
 from synlib.plots import synergies as plots
 from synlib.preprocess import Envelopes
@@ -152,7 +152,7 @@ true_k = {p: w.shape[0] for p, w in envelopes.true_synergies.items()}
 for rule in reported_rules:
     picked[f"{rule} (not fitted)"] = [rank_rules_module.rule_rank(study_fit.sweeps[p], rule, true_k.get(p))
                                       for p in picked.index]
-display(picked)
+display(text.table(picked, "The rank each rule picks, per participant.", index=True))
 if reported_rules and true_k:
     first = reported_rules[0]
     gap = picked[f"{first} (not fitted)"] - pd.Series(true_k).reindex(picked.index)
@@ -169,8 +169,10 @@ glue("nmf_r2_train_mean", float(fits["r2_train"].mean()), display=False)
 # (non-negative least squares), so the held-out R² measures how well the synergies generalise.
 
 # %%
-display(fits[["participant", "k", "r2_train", "r2_test", "r2_global_train", "r2_global_test", "vaf_train",
-              "vaf_test", "truth_similarity", "truth_precision"]].round(3))
+display(text.table(fits[["participant", "k", "r2_train", "r2_test", "r2_global_train", "r2_global_test", "vaf_train",
+                    "vaf_test", "truth_similarity", "truth_precision"]],
+              "NMF at each fitted rank: fit on the training and held-out repetitions, and recovery of the "
+              "true synergies (simulated data)."))
 if fits["r2_test"].notna().any():
     glue("nmf_r2_test_mean", float(fits["r2_test"].mean()), display=False)
     long = fits.melt(id_vars="participant", value_vars=["r2_train", "r2_test"], var_name="data", value_name="R²")

@@ -63,7 +63,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from synlib import ranks as rank_rules_module, results, schema
+from synlib import ranks as rank_rules_module, results, schema, text
 from synlib.autoencoder import resolve_device
 from synlib.autoencoder.study import (check_pair, fit_participants, fit_warnings, loss_curves, nmf_matching,
                                       seed_list, seed_stability, value_problems)
@@ -163,7 +163,8 @@ display(Markdown(
 # %%
 if seeds > 1:
     spread = at_headline(fit.table, headline_k).groupby("participant")[["r2_train", "r2_test", "final_loss"]].agg(["min", "max", "std"])
-    display(spread.round(4))
+    spread.columns = [f"{measure} {stat}" for measure, stat in spread.columns]
+    display(text.table(spread, "Spread across seeds at the headline rank, per participant.", digits=4, index=True))
     stability = seed_stability(fit, seed_list)
     glue("seed_stability", float(stability["similarity between seeds"].median()), display=False)
     display(Markdown(f"Median matched similarity between the seeds' synergies: "
@@ -182,7 +183,7 @@ else:
 
 # %%
 matchings, similarity = nmf_matching(fit, nmf_arrays, headline_k, seed_list)
-display(similarity.round(3))
+display(text.table(similarity, "Matched similarity to NMF's synergies at the headline rank, per participant and seed."))
 glue("nmf_similarity", float(similarity["mean similarity"].mean()), display=False)
 
 shown = example_participant or keep[0]

@@ -41,7 +41,7 @@ import seaborn as sns
 from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
-from synlib import results, tradeoff
+from synlib import results, text, tradeoff
 from synlib.autoencoder.study import fit_warnings
 from synlib.plots import tradeoff as tradeoff_plots
 
@@ -142,7 +142,7 @@ seed_rows = table[table["headline"].astype(bool) & (table["method"] == "AE")]
 seed_summary = (seed_rows.groupby("config")[["seed_stability", "seed_spread_r2_test"]].median()
                 .reindex(tradeoff.config_order(seed_rows["config"].unique())))
 seed_summary.columns = ["median similarity between seeds", "median SD of held-out R² across seeds"]
-display(seed_summary.round(3))
+display(text.table(seed_summary, "How much the seeds of each configuration agree.", index=True))
 if len(seeds) > 1:
     glue("seed_stability_median", float(seed_rows["seed_stability"].median()), display=False)
     glue("seed_stability_lowest_pair", float(seed_summary.iloc[:, 0].min()), display=False)
@@ -205,7 +205,8 @@ statistics = friedman.merge(agreement.rename(columns={"rho": "spearman_rho", "pv
                             on="measure", how="left")
 statistics.insert(1, "label", [tradeoff.MEASURES[m].label for m in statistics["measure"]])
 statistics["pvalue"] = [tradeoff.format_pvalue(p) for p in statistics["pvalue"]]
-display(statistics.drop(columns=["n_configurations_y"], errors="ignore").round(3))
+display(text.table(statistics.drop(columns=["n_configurations_y"], errors="ignore"),
+              "Friedman test over configurations, per measure (p-values as printed by format_pvalue)."))
 glue("rank_correlation_rho", float(agreement.set_index("measure").loc[interpretability, "rho"]), display=False)
 
 # %% [markdown]
@@ -241,12 +242,13 @@ claims = tradeoff.claims_table(table, reconstruction, judged, alpha=alpha)
 results.write_table(claims.assign(study=study, headline_rule=headline_rule, headline_measure=interpretability),
                     study, "tradeoff_claims")
 main = claims[(claims["rule"] == headline_rule) & (claims["interpretability"] == interpretability)].iloc[0]
-display(claims[claims["rule"] == headline_rule].drop(columns=["rule"]).round(3))
+display(text.table(claims[claims["rule"] == headline_rule].drop(columns=["rule"]),
+              f"The two claims at the headline rule `{headline_rule}`, on each interpretability measure."))
 ranks = tradeoff.measure_ranks(rows, judged + [reconstruction])
 ranks.insert(1, "label", [tradeoff.MEASURES[m].label for m in ranks["measure"]])
 display(Markdown(f"Where **{tradeoff.PAPER_PAIR}** ranks among the {int(ranks['n_pairs'].max())} pairs "
                  "(1 = best median; in_top = cannot be told apart from the best):"))
-display(ranks.round(3))
+display(text.table(ranks, "Rank of each pair's median on each measure."))
 for measure, rank in zip(ranks["measure"], ranks["rank"]):
     glue(f"paper_pair_rank_{measure}", float(rank), display=False)
 for key in ("claim1", "claim2"):

@@ -57,7 +57,7 @@ import seaborn as sns
 from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
-from synlib import results, sensitivity
+from synlib import results, sensitivity, text
 from synlib.nmf import SOLVER_NAMES
 from synlib.plots import tradeoff as tradeoff_plots
 
@@ -98,7 +98,8 @@ tradeoff_plots.sensitivity_curves(summary, levels, label, ax=ax, threshold=break
 ax.set_title(f"Truth recovery as {axis} changes")
 glue(f"sensitivity_{axis}_fig", fig, display=False)
 plt.show()
-display(summary.pivot(index="config", columns="level", values="median").round(3))
+display(text.table(summary.pivot(index="config", columns="level", values="median").rename(columns=lambda v: f"{v:g}"),
+              f"Median truth recovery per configuration (rows) at each level of {axis} (columns).", index=True))
 
 # %% [markdown]
 # ## Where each method breaks down, and whether a decoder beats NMF

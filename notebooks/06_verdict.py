@@ -41,7 +41,7 @@ import seaborn as sns
 from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
-from synlib import tradeoff
+from synlib import text, tradeoff
 from synlib.plots import tradeoff as tradeoff_plots
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -100,7 +100,7 @@ plt.show()
 
 # %%
 shares = tradeoff.verdict_shares(claims)
-display(shares)
+display(text.table(shares, "Share of specifications giving each verdict, per claim.", index=True))
 for claim in ("claim1", "claim2"):
     for verdict in (tradeoff.REPRODUCED, tradeoff.NOT_REPRODUCED, tradeoff.NOT_DISTINGUISHABLE):
         glue(f"share_{claim}_{verdict.replace(' ', '_')}", float(shares.loc[claim, verdict]), display=False)

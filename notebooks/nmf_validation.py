@@ -46,7 +46,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from synlib import results
+from synlib import results, text
 from synlib.datasets import musclesynergies_reference
 from synlib.metrics import match_synergies
 from synlib.nmf import NMF, SOLVER_NAMES
@@ -70,7 +70,8 @@ every = pd.DataFrame(rows)
 results.write_table(every, study, "nmf_validation")
 table = every[every["solver"] == solvers[0]].reset_index(drop=True)   # the figures' and the book's
 display(Markdown(f"Figures below: solver `{solvers[0]}` ({SOLVER_NAMES[solvers[0]]})."))
-display(table.drop(columns="solver").round(4))
+display(text.table(table.drop(columns="solver"), "Each gait recording: synlib's fit against musclesyneRgies'.",
+                   digits=4))
 
 # %% [markdown]
 # ## R² and similarity, participant by participant
@@ -138,7 +139,7 @@ summary = every.groupby("solver", sort=False).agg(
     worst_r2_difference=("r2_difference", "min"), best_r2_difference=("r2_difference", "max"),
     lowest_similarity=("similarity_mean", "min"), median_iterations=("n_iter", "median"))
 summary.index = [f"{s} ({SOLVER_NAMES[s]})" for s in summary.index]
-display(summary.round(4))
+display(text.table(summary, "Agreement summarised over the recordings.", digits=4, index=True))
 for solver, part in every.groupby("solver", sort=False):
     glue(f"nmf_validation_worst_r2_difference_{solver}", float(part["r2_difference"].min()), display=False)
     glue(f"nmf_validation_lowest_similarity_{solver}", float(part["similarity_mean"].min()), display=False)

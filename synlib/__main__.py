@@ -1,4 +1,4 @@
-"""Command line: ``python -m synlib run|book|list|check`` (also installed as ``synlib``)."""
+"""Command line: ``python -m synlib run|book|list|check|new-study`` (also installed as ``synlib``)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ EXAMPLES = textwrap.dedent(
       synlib list studies/simulated.yml                 each run, its parameters and whether it is current
       synlib check studies/mystudy.yml                  open the dataset, read every trial, preprocess one
                                                         participant, report what was found or every problem
+      synlib new-study mylab --dataset /data/mylab --pre-cut
+                                                        write studies/mylab.yml: every chapter on that dataset
+                                                        folder, trials already cut to one cycle each
     """
 )
 
@@ -86,6 +89,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                        help="override a parameter; VALUE is read as YAML")
     check.add_argument("--all", action="store_true", help="preprocess every participant, not only the first")
+
+    new = sub.add_parser("new-study", help="write a study plan that runs every chapter on a dataset",
+                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    new.add_argument("name", help="study name: the results folder and studies/<name>.yml")
+    new.add_argument("--dataset", required=True, help="a dataset folder (with dataset.yml) or a registered name")
+    new.add_argument("--title", help="title of the study's part of the book")
+    new.add_argument("--pre-cut", action="store_true",
+                     help="each trial is one pre-cut movement or cycle (segmentation: whole, tonic: none)")
+    new.add_argument("--activations", default="linear,relu,sigmoid,tanh", metavar="A,B,...",
+                     help="train every encoder × decoder pair of these (default: the paper's four)")
+    new.add_argument("--folder", type=Path, default=None, help="where to write the plan (default: studies/)")
+    new.add_argument("--force", action="store_true", help="replace an existing plan of that name")
     return parser
 
 
@@ -124,6 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     from synlib.plan import PlanError, load_plan
 
     try:
+        if args.command == "new-study":
+            from synlib.new_study import write_plan
+
+            path = write_plan(args.name, args.dataset, folder=args.folder or paths.STUDIES, force=args.force,
+                              title=args.title, pre_cut=args.pre_cut,
+                              activations=[a.strip() for a in args.activations.split(",") if a.strip()])
+            shown = path.relative_to(paths.ROOT) if path.is_relative_to(paths.ROOT) else path
+            print(f"synlib: wrote {shown}; next: python -m synlib check {shown}, then make book "
+                  f"STUDIES={path.stem}", file=sys.stderr)
+            return 0
         plans = [load_plan(p) for p in args.plans]
         if args.command == "run":
             try:

@@ -51,8 +51,96 @@ def _group_page(plan: Plan, group: str, runs: list[Run], source: Path) -> str:
     return f"_generated/{plan.name}/{name}"
 
 
+#: Keys of a plan's ``book:`` section.
+BOOK_KEYS = {"part": "caption of the plan's part (default: its title)",
+             "summary": "one paragraph (MyST) for the introduction's list of parts (default: its description)",
+             "before": "narrative pages of book/ (names without .md) placed after the part's opening page",
+             "after": "narrative pages of book/ placed after the part's chapters"}
+
+
+def _yaml_value(value) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+
+
+def _about_page(plan: Plan, source: Path) -> str:
+    """Write the page that opens ``plan``'s part: what it is, its data and the choices it ran with."""
+    lines = [f"# {plan.title}", ""]
+    if plan.description:
+        lines += [plan.description.strip(), ""]
+    location = plan.path.relative_to(paths.ROOT) if plan.path.is_relative_to(paths.ROOT) else plan.path
+    data_run = next((r for r in plan.runs if r.notebook.stem == "00_data"), None)
+    if data_run is not None:
+        facts = glued(paths.generated_root() / plan.name / f"{data_run.id}.ipynb", "dataset_facts")
+        lines += ["## The data", "", facts, "", f"The data chapter ({{doc}}`{data_run.id}`) shows them in full.", ""]
+    common = plan.runs[0].common
+    lines += ["## The choices it ran with", "",
+              f"The plan `{location}` gives every chapter that declares them these parameters (a chapter's "
+              "own values, and the profile it was run with, are in the *rerun this chapter* note of its page):",
+              "", "| parameter | value |", "| --- | --- |"]
+    lines += [f"| `{name}` | `{_yaml_value(value).replace('|', '/')}` |" for name, value in common.items()]
+    lines += ["", f"It runs {len(plan.runs)} chapter page(s); to rebuild this part alone: "
+              f"`make book STUDIES={plan.path.stem}` (or `python -m synlib run {location}` then "
+              f"`python -m synlib book {location}`).", ""]
+    atomic_write_bytes(source / "_generated" / plan.name / "about.md", "\n".join(lines).encode())
+    return f"_generated/{plan.name}/about"
+
+
+def glued(notebook: Path, key: str, mime: str = "text/markdown") -> str:
+    """The ``mime`` content that an executed ``notebook`` glued under ``key`` (``myst_nb.glue``).
+
+    The part's opening page copies it at build time: myst-nb's Markdown glue
+    directive reads only the page's own notebook.
+    """
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    for output in (o for cell in cells for o in cell.get("outputs", [])):
+        record = output.get("metadata", {}).get("scrapbook", {})
+        if record.get("name") == key:
+            found = output["data"].get(record.get("mime_prefix", "") + mime)
+            if found is not None:
+                return "".join(found) if isinstance(found, list) else found
+    raise PlanError(f"{notebook} glued no {mime} under {key!r}; run its chapter again (python -m synlib run ...)")
+
+
+def check_book_section(plan: Plan, plans: list[Plan], source: Path = paths.BOOK) -> None:
+    """Refuse a plan's ``book:`` section that would break the build, saying why and what to do.
+
+    Unknown keys, pages that do not exist, and pages that show the results of a study
+    this build does not include (a copy of ``studies/shoulder.yml`` that keeps
+    ``before: [shoulder]``, say) are each named with the plan file.
+    """
+    where = f"{plan.path.name}, book:"
+    unknown = sorted(set(plan.book) - set(BOOK_KEYS))
+    if unknown:
+        raise PlanError(f"{where} unknown keys {unknown}; allowed: " + "; ".join(f"{k} ({v})" for k, v in BOOK_KEYS.items()))
+    built = {p.name for p in plans}
+    for key in ("before", "after"):
+        pages = plan.book.get(key) or []
+        if not isinstance(pages, list) or not all(isinstance(page, str) for page in pages):
+            raise PlanError(f"{where} {key!r} must be a list of page names (book/<name>.md without .md)")
+        for page in pages:
+            path = source / f"{page}.md"
+            if not path.is_file():
+                raise PlanError(f"{where} {key} names page {page!r}, but {path} does not exist")
+            shown = sorted(set(re.findall(r"_generated/([A-Za-z0-9_.-]+)/", path.read_text())) - built)
+            if shown:
+                raise PlanError(
+                    f"{where} {key} names page {page!r}, which shows results of the study {shown[0]!r} "
+                    f"({path.name} refers to _generated/{shown[0]}/), but this build does not include that "
+                    f"study: remove {page!r} from {key} (a page of your own may describe your data) or build "
+                    f"studies/{shown[0]}.yml too")
+
+
+def parts_summary(plans: list[Plan], source: Path = paths.BOOK) -> Path:
+    """Write ``_generated/parts.md``, the introduction's list of this build's parts."""
+    lines = [f"- **{p.book.get('part', p.title)}** {' '.join(str(p.book['summary']).split())}"
+             if p.book.get("summary") else f"- **{p.book.get('part', p.title)}**: {' '.join(p.description.split())}"
+             for p in plans]
+    return atomic_write_bytes(source / "_generated" / "parts.md", ("\n".join(lines) + "\n").encode())
+
+
 def _plan_part(plan: Plan, source: Path) -> dict:
-    chapters: list[dict] = [{"file": page} for page in plan.book.get("before", [])]
+    chapters: list[dict] = [{"file": _about_page(plan, source)}]
+    chapters += [{"file": page} for page in plan.book.get("before", [])]
     seen_groups: set[str] = set()
     for run in plan.runs:
         if run.group is None:
@@ -78,6 +166,7 @@ def write_toc(plans: list[Plan], source: Path = paths.BOOK) -> Path:
                         f"but SYNLIB_GENERATED points at {paths.generated_root()}")
     outline = yaml.safe_load((source / "outline.yml").read_text())
     for plan in plans:
+        check_book_section(plan, plans, source)
         missing = missing_outputs(plan)
         if missing:
             raise PlanError(
@@ -85,6 +174,7 @@ def write_toc(plans: list[Plan], source: Path = paths.BOOK) -> Path:
                 f"{', '.join(r.id for r in missing[:5])}{' …' if len(missing) > 5 else ''}; "
                 f"run `python -m synlib run {plan.path.relative_to(paths.ROOT) if plan.path.is_relative_to(paths.ROOT) else plan.path}` first"
             )
+    parts_summary(plans, source)
     parts = list(outline.get("before", [])) + [_plan_part(p, source) for p in plans] + list(outline.get("after", []))
     toc = {"format": "jb-book", "root": outline["root"], "parts": parts}
     return atomic_write_bytes(source / "_toc.yml", yaml.safe_dump(toc, sort_keys=False).encode())
@@ -197,7 +287,13 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
     context["script_files"] = unique
 
 
+def _add_stylesheet_folder(app, config) -> None:
+    config.html_static_path.append(str(Path(__file__).with_name("book_static")))
+
+
 def setup(app) -> dict:
-    """Sphinx hook: keep one copy of each script on every page."""
+    """Sphinx hook: the book's stylesheet (``book_static/synlib.css``) and one copy of each script per page."""
+    app.connect("config-inited", _add_stylesheet_folder)
+    app.add_css_file("synlib.css")
     app.connect("html-page-context", _drop_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -162,6 +162,43 @@ def open_dataset(dataset: str | os.PathLike, dataset_options: dict | None = None
     return load(dataset, **dataset_options).subset(participants)
 
 
+def facts(data: Dataset, trial_table=None) -> dict[str, str]:
+    """What a reader should know of ``data`` before its results: counts, names, rate, licence, citation.
+
+    ``trial_table`` is ``data.trial_table()`` when the caller already has it.
+
+    Examples
+    --------
+    >>> found = facts(open_dataset("simulated", {"n_repetitions": 2}, participants=2))
+    >>> found["participants"], found["repetitions"], found["sampling rate"]
+    ('2', '2 per condition', '1000 Hz')
+    """
+    table = data.trial_table() if trial_table is None else trial_table
+    names = data.info.get("muscle_names") or {}
+    muscles = [f"{m} ({names[m]})" if names.get(m) else m for m in data.muscles]
+    conditions = list(dict.fromkeys(table["condition"].astype(str))) if "condition" in table else []
+    shown = ", ".join(conditions[:12]) + (f", … ({len(conditions) - 12} more)" if len(conditions) > 12 else "")
+    repetitions = table.groupby(["participant", "condition"])["repetition"].nunique() if "repetition" in table else []
+    low, high = (int(min(repetitions)), int(max(repetitions))) if len(repetitions) else (0, 0)
+    return {
+        "dataset": data.name,
+        "participants": str(len(data.participants)),
+        "muscles": f"{len(data.muscles)}: {', '.join(muscles)}",
+        "conditions": f"{len(conditions)}: {shown}" if conditions else "not given",
+        "repetitions": (f"{low}" if low == high else f"{low}–{high}") + " per condition" if high else "not given",
+        "trials": str(len(table)),
+        "sampling rate": f"{data.fs:g} Hz",
+        "licence": str(data.info.get("licence", "not stated")),
+        "citation": str(data.info.get("citation", "not stated")),
+    }
+
+
+def facts_markdown(data: Dataset, trial_table=None) -> str:
+    """:func:`facts` as a two-column Markdown table."""
+    rows = [f"| {name} | {value.replace('|', '/')} |" for name, value in facts(data, trial_table).items()]
+    return "\n".join(["| what | value |", "| --- | --- |", *rows])
+
+
 # --------------------------------------------------------------------------- public files
 
 

@@ -16,6 +16,7 @@ export, C3D, MATLAB ``.mat``) and the on-disk dataset folder that a fork fills
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io as _io
 import math
@@ -373,9 +374,24 @@ def _split(line: str, delimiter: str) -> list[str]:
 
 def _parse_rows(lines: list[str], first_line: int, delimiter: str, columns: Sequence[str],
                 where: str) -> np.ndarray:
-    """Numbers from text rows, each with ``len(columns)`` fields; errors name line and column."""
-    rows = [_split(line, delimiter) for line in lines]
+    """Numbers from text rows, each with ``len(columns)`` fields; errors name line and column.
+
+    pandas' C parser reads a well-formed file (quoted fields included); only a file
+    it cannot read as ``len(columns)`` numbers per line is split line by line
+    here, to say which line and column is wrong.
+    """
     expected = len(columns)
+    try:
+        frame = pd.read_csv(_io.StringIO("\n".join(lines)), sep=delimiter, header=None, dtype=float,
+                            skipinitialspace=True, engine="c" if len(delimiter) == 1 else "python")
+    except (ValueError, pd.errors.ParserError):
+        frame = None
+    if frame is not None:
+        if frame.shape[1] == expected + 1 and frame.iloc[:, -1].isna().all():
+            frame = frame.iloc[:, :-1]     # a trailing delimiter ends each line, it opens no column
+        if frame.shape == (len(lines), expected) and not frame.isna().to_numpy().any():
+            return frame.to_numpy()
+    rows = [_split(line, delimiter) for line in lines]
     for number, fields in enumerate(rows):
         if len(fields) != expected:
             line_number = first_line + number
@@ -462,7 +478,9 @@ def read_delimited(path: str | os.PathLike, *, delimiter: str = ",", header: boo
         raise DataError(f"{where}: the file is empty (no header, no samples)")
     expected = None if muscles is None else len(muscles)
     if header:
-        names = _split(lines[0], delimiter)
+        names = [n.strip() for n in next(csv.reader([lines[0]], delimiter=delimiter, skipinitialspace=True))]
+        if len(names) > 1 and names[-1] == "":
+            names = names[:-1]     # a trailing delimiter
         if expected is not None:
             expected += sum(n.lower() in {c.lower() for c in ignore_columns} for n in names)
         _check_delimiter(lines[0], delimiter, expected, where)
@@ -752,6 +770,88 @@ def _read_trials_table(folder: Path) -> pd.DataFrame:
         if not file.is_file():
             raise DataError(f"file {path}, participant {row.participant!r}, trial {row.trial!r}: "
                             f"trial file {file} does not exist")
+    return table
+
+
+def trials_from_pattern(folder: str | os.PathLike, pattern: str, *, write: bool = False) -> pd.DataFrame:
+    """The rows of ``trials.csv`` read off the names of a folder's trial files.
+
+    Parameters
+    ----------
+    folder : path
+        The dataset folder.
+    pattern : str
+        Path of a trial file relative to ``folder``, with ``{participant}``,
+        ``{condition}`` and ``{repetition}`` (required) and any other ``{field}``
+        (``target``, ``plane``, or a column of your own) standing for one part of a
+        name, and ``*`` for any text, e.g. ``"trials/{participant}_{condition}_{repetition}_*.csv"``.
+        A field matches no ``/``; a field named twice must match the same text.
+    write : bool
+        Also write ``<folder>/trials.csv`` (atomically); an existing one is refused.
+
+    Returns
+    -------
+    DataFrame
+        ``participant``, ``trial`` (the file's name without its suffix), ``condition``,
+        ``repetition``, ``file`` and the other fields, sorted by participant,
+        condition and repetition.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("S01_abd_1_raw.csv", "S01_abd_2_raw.csv", "S02_flx_1_raw.csv", "notes.txt"):
+    ...     _ = (folder / name).write_text("")
+    >>> trials_from_pattern(folder, "{participant}_{condition}_{repetition}_*.csv")[["participant", "condition", "repetition"]].values.tolist()
+    [['S01', 'abd', 1], ['S01', 'abd', 2], ['S02', 'flx', 1]]
+    """
+    folder = Path(folder)
+    fields = re.findall(r"\{(\w+)\}", pattern)
+    missing = [f for f in ("participant", "condition", "repetition") if f not in fields]
+    if missing:
+        raise DataError(f"pattern {pattern!r} lacks {', '.join('{' + f + '}' for f in missing)}; "
+                        "it must name participant, condition and repetition")
+    regex, seen = "", set()
+    for part in re.split(r"(\{\w+\}|\*)", pattern):
+        if part == "*":
+            regex += "[^/]*"
+        elif re.fullmatch(r"\{\w+\}", part):
+            name = part[1:-1]
+            regex += f"(?P={name})" if name in seen else f"(?P<{name}>[^/]+?)"
+            seen.add(name)
+        else:
+            regex += re.escape(part)
+    matcher = re.compile(regex)
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    rows = []
+    for file in files:
+        found = matcher.fullmatch(file)
+        if found is None:
+            continue
+        repetition = found["repetition"]
+        if not repetition.isdigit() or int(repetition) < 1:
+            raise DataError(f"{folder / file}: repetition {repetition!r} (from the pattern {pattern!r}) "
+                            "is not a whole number ≥ 1")
+        rows.append({"participant": found["participant"], "trial": Path(file).stem, "condition": found["condition"],
+                     "repetition": int(repetition), "file": file,
+                     **{k: v for k, v in found.groupdict().items() if k not in ("participant", "condition", "repetition")}})
+    if not rows:
+        raise DataError(f"no file of {folder} matches the pattern {pattern!r}; its files include "
+                        f"{files[:5] or 'none'}")
+    table = pd.DataFrame(rows).sort_values(["participant", "condition", "repetition"], kind="stable")
+    twice = table[table.duplicated(["participant", "condition", "repetition"], keep=False)]
+    if len(twice):
+        raise DataError(f"participant {twice['participant'].iloc[0]!r}, condition {twice['condition'].iloc[0]!r}, "
+                        f"repetition {twice['repetition'].iloc[0]} has more than one file: "
+                        f"{', '.join(twice['file'].iloc[:2])}; add a field to the pattern that tells them apart")
+    table = table.reset_index(drop=True)
+    if write:
+        from synlib.results import atomic_write_bytes
+
+        target = folder / TRIALS_FILE
+        if target.exists():
+            raise DataError(f"{target} exists; remove it to write it again from the pattern")
+        atomic_write_bytes(target, table.to_csv(index=False, lineterminator="\n").encode())
     return table
 
 

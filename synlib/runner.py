@@ -599,6 +599,16 @@ def _make_folder(folder: Path, what: str) -> Path:
     return folder
 
 
+def _finished(queue: _Queue, job: Job, summary: dict[str, Any], done: list, bar) -> None:
+    """Record a finished run, and the runs that will not run because it failed."""
+    _log_summary(job, summary)
+    done.append((job, summary))
+    bar.update()
+    for blocked in queue.finish(job, summary):
+        done.append((blocked, _not_run(blocked)))
+        bar.update()
+
+
 def _run_serial(queue: _Queue, staging: str) -> list[tuple[Job, dict[str, Any]]]:
     threads = os.cpu_count() or 1
     done: list[tuple[Job, dict[str, Any]]] = []
@@ -610,12 +620,7 @@ def _run_serial(queue: _Queue, staging: str) -> list[tuple[Job, dict[str, Any]]]
             log.info("%s: running %s", job.plan, job.run_id)
             summary = execute_job(job, threads, staging)
             _raise_if_interrupted()
-            _log_summary(job, summary)
-            done.append((job, summary))
-            bar.update()
-            for blocked in queue.finish(job, summary):
-                done.append((blocked, _not_run(blocked)))
-                bar.update()
+            _finished(queue, job, summary, done, bar)
     return done
 
 
@@ -689,13 +694,7 @@ def _run_dask(queue: _Queue, staging: str, jobs: int, scheduler: str | None) -> 
             submit_ready()
             for future in futures:
                 job, _ = running.pop(future)
-                summary = future.result()
-                _log_summary(job, summary)
-                done.append((job, summary))
-                bar.update()
-                for blocked in queue.finish(job, summary):
-                    done.append((blocked, _not_run(blocked)))
-                    bar.update()
+                _finished(queue, job, future.result(), done, bar)
                 submit_ready()
     finally:
         client.close()

@@ -48,7 +48,7 @@ class SchemaError(ValueError):
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a results table: its name, kind (one of :data:`KINDS`) and meaning."""
+    """One column of a results table: its name, kind (``KINDS``: text, int, float, bool) and meaning."""
 
     name: str
     kind: str
@@ -125,7 +125,7 @@ class Table:
 
         Columns must all be present, of their kind (a text column may hold anything,
         a float column only numbers or blanks, an int or bool column no blanks), and,
-        unless :attr:`open_columns`, no others.
+        unless ``open_columns``, no others.
         """
         where = f"{path} (a {self.pattern} table, written by {self.writer})"
         missing = [c for c in self.names if c not in frame.columns]
@@ -231,11 +231,20 @@ def _columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
     return tuple(Column(*spec) for spec in specs)
 
 
-_FIT = (
-    ("participant", "text", "participant id"),
+_METHOD = (
     ("method", "text", '"NMF" or "AE"'),
     ("encoder", "text", "encoder activation (blank for NMF)"),
     ("decoder", "text", "decoder activation (blank for NMF)"),
+)
+
+_TRUTH = (
+    ("truth_similarity", "float", "recall of the true synergies (blank without truth)"),
+    ("truth_precision", "float", "precision against the true synergies (blank without truth)"),
+)
+
+_FIT = (
+    ("participant", "text", "participant id"),
+    *_METHOD,
     ("k", "int", "number of synergies"),
     ("seed", "int", "random seed of the fit"),
     ("r2_train", "float", "centred R² on the training repetitions"),
@@ -244,8 +253,7 @@ _FIT = (
     ("r2_test", "float", "centred R² on the held-out repetitions (blank if none)"),
     ("r2_global_test", "float", "uncentred R² on the held-out repetitions"),
     ("vaf_test", "float", "variance accounted for on the held-out repetitions"),
-    ("truth_similarity", "float", "recall of the true synergies (blank without truth)"),
-    ("truth_precision", "float", "precision against the true synergies (blank without truth)"),
+    *_TRUTH,
 )
 
 _INTERVAL = (
@@ -307,11 +315,7 @@ TABLES: dict[str, Table] = {
         "sensitivity_{axis}", "05_sensitivity", "one fit at one level of a simulator axis",
         _columns(("axis", "text", "simulator axis"), ("level", "float", "value of the axis"),
                  ("participant", "text", "participant id"), ("k_true", "int", "true number of synergies"),
-                 ("method", "text", '"NMF" or "AE"'), ("encoder", "text", "encoder activation (blank for NMF)"),
-                 ("decoder", "text", "decoder activation (blank for NMF)"),
-                 ("config", "text", '"NMF" or "<encoder>/<decoder>"'),
-                 ("truth_similarity", "float", "recall of the true synergies"),
-                 ("truth_precision", "float", "precision against the true synergies"),
+                 *_METHOD, ("config", "text", '"NMF" or "<encoder>/<decoder>"'), *_TRUTH,
                  ("r2_test", "float", "centred R² on the held-out repetitions"),
                  ("chance", "float", "recall of shuffled synergies (chance level)"))),
     "nmf_validation": Table(

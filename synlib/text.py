@@ -1,10 +1,21 @@
-"""Small formatting helpers for the sentences chapters and commands print."""
+"""Small formatting helpers for the sentences and tables chapters and commands print."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["span"]
+__all__ = ["span", "column_label", "table"]
+
+#: Headers of the columns the chapters show most; any other column reads with spaces for underscores.
+COLUMN_LABELS = {
+    "r2_train": "R² (train)", "r2_test": "R² (held-out)",
+    "r2_global_train": "uncentred R² (train)", "r2_global_test": "uncentred R² (held-out)",
+    "vaf_train": "VAF (train)", "vaf_test": "VAF (held-out)", "k": "k (synergies)",
+    "truth_similarity": "truth recovery", "truth_precision": "truth precision",
+    "ci_low": "95 % CI low", "ci_high": "95 % CI high", "pvalue": "p", "rho": "Spearman ρ",
+    "n_iter": "iterations", "kendall_w": "Kendall's W",
+}
 
 
 def span(values) -> str:
@@ -20,3 +31,50 @@ def span(values) -> str:
         raise ValueError("span of no values")
     low, high = int(values.min()), int(values.max())
     return str(low) if low == high else f"{low}–{high}"
+
+
+def column_label(name) -> str:
+    """The header a reader sees for column ``name``.
+
+    Examples
+    --------
+    >>> column_label("r2_test"), column_label("pair_rank"), column_label(3)
+    ('R² (held-out)', 'pair rank', '3')
+    """
+    name = str(name)
+    return COLUMN_LABELS.get(name, name.replace("_", " "))
+
+
+def table(frame: pd.DataFrame | pd.Series, caption: str, digits: int = 3, index: bool = False):
+    """A result table as a page shows it: rounded, named columns, a caption, no row numbers.
+
+    Parameters
+    ----------
+    frame : DataFrame or Series
+        The table (a Series is shown as one column).
+    caption : str
+        One sentence above the table saying what a row is.
+    digits : int, default 3
+        Decimal places of the float columns; missing values show as "–".
+    index : bool, default False
+        Keep the index as the first column (when it names the rows, e.g. a configuration).
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Displayed as HTML; the book's stylesheet scrolls a wide table sideways instead of cutting it.
+
+    Examples
+    --------
+    >>> styled = table(pd.DataFrame({"r2_test": [0.81234], "config": ["relu/tanh"]}), "One pair.")
+    >>> html = styled.to_html()
+    >>> "R² (held-out)" in html and "0.812" in html and "One pair." in html
+    True
+    """
+    frame = frame.to_frame() if isinstance(frame, pd.Series) else frame
+    if index:
+        frame = frame.reset_index()
+    shown = frame.rename(columns=column_label)
+    floats = [column_label(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    return (shown.style.hide(axis="index").format(precision=digits, na_rep="–", subset=floats)
+            .set_caption(caption).set_table_attributes('class="synlib-table"'))

@@ -89,3 +89,16 @@ def test_reproduce_page_shows_the_environment(smoke_book):
     assert "git commit" in text and "torch" in text
     for plan in plans:
         assert f"studies/{plan.path.name}" in text
+
+
+def test_each_part_opens_with_its_plan_and_the_introduction_lists_this_builds_parts(smoke_book):
+    plans, html = smoke_book
+    intro = (html / "intro.html").read_text()
+    for plan in plans:
+        about = (html / "_generated" / plan.name / "about.html").read_text()
+        assert plan.title.split(":")[0] in about and f"studies/{plan.path.name}" in about
+        if any(run.notebook.stem == "00_data" for run in plan.runs):
+            assert "sampling rate" in about and "licence" in about, f"{plan.name}: no dataset facts"
+        assert plan.book.get("part", plan.title) in intro
+    # the non-linear arm is not in the smoke book, so the introduction does not list it
+    assert "non-linear mixing" not in intro.split("How the book is organised")[1].split("Reading the synergy")[0]

@@ -22,6 +22,7 @@ from synlib.io import (
     read_delimited,
     read_exp,
     read_mat,
+    trials_from_pattern,
     validate_trial,
     write_dataset_folder,
 )
@@ -374,3 +375,42 @@ def test_truncated_npz_file(tmp_path):
     file.write_bytes(file.read_bytes()[:500])
     with pytest.raises(DataError, match=rf"file {file}: not a readable .npz archive .*is it truncated"):
         read_dataset_folder(folder).trials("S1")
+
+
+def test_trials_csv_built_from_file_names_reads_back_as_a_dataset(tmp_path):
+    items = [{"participant": p, "trial": f"{c}_{r}_raw", "condition": c, "repetition": r, "emg": emg(seed=r)}
+             for p in ("S01", "S02") for c in ("abd", "flx") for r in (1, 2)]
+    folder = write_dataset_folder(items, tmp_path / "lab", name="lab", fs=FS, muscles=MUSCLES, file_format="csv")
+    written = pd.read_csv(folder / "trials.csv", dtype=str)
+    (folder / "trials.csv").unlink()
+    (folder / "trials" / "S01" / "notes.txt").write_text("not a trial")
+    table = trials_from_pattern(folder, "trials/{participant}/{condition}_{repetition}_*.csv", write=True)
+    assert len(table) == 8 and set(table["file"]) == set(written["file"])
+    data = read_dataset_folder(folder)
+    assert data.participants == ["S01", "S02"]
+    assert sorted({(t.meta["condition"], t.meta["repetition"]) for t in data.trials("S02")}) == [
+        ("abd", 1), ("abd", 2), ("flx", 1), ("flx", 2)]
+    with pytest.raises(DataError, match="trials.csv exists"):
+        trials_from_pattern(folder, "trials/{participant}/{condition}_{repetition}_*.csv", write=True)
+
+
+def test_trials_from_pattern_names_what_is_wrong(tmp_path):
+    for name in ("S01_abd_one.csv", "S01_abd_2.csv", "S01_flx_1.csv", "S01_flx_01.csv"):
+        (tmp_path / name).write_text("")
+    with pytest.raises(DataError, match="lacks {repetition}"):
+        trials_from_pattern(tmp_path, "{participant}_{condition}.csv")
+    with pytest.raises(DataError, match=r"S01_abd_one.csv: repetition 'one' .* is not a whole number"):
+        trials_from_pattern(tmp_path, "{participant}_{condition}_{repetition}.csv")
+    (tmp_path / "S01_abd_one.csv").unlink()
+    with pytest.raises(DataError, match="repetition 1 has more than one file: S01_flx_01.csv, S01_flx_1.csv"):
+        trials_from_pattern(tmp_path, "{participant}_{condition}_{repetition}.csv")
+    with pytest.raises(DataError, match="no file of .* matches the pattern 'trials/{participant}"):
+        trials_from_pattern(tmp_path, "trials/{participant}/{condition}_{repetition}.csv")
+
+
+def test_delimited_text_with_quoted_fields_reads_as_numbers(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('"time","DeltA","DeltM","TrapUp",\n"0.000","0.1","0.2","0.3",\n0.001,0.4,0.5,0.6,\n')
+    values, names = read_delimited(path, muscles=MUSCLES)
+    assert names == MUSCLES
+    np.testing.assert_array_equal(values, [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])

@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 
 from synlib.io import Trial
+from synlib.plots.style import distinct_colors
 
 
 def _stacked(ax: plt.Axes, time: np.ndarray, traces: np.ndarray, muscles: Sequence[str], spacing: float,
@@ -173,7 +174,7 @@ def plot_activation_profiles(profiles: pd.DataFrame) -> plt.Figure:
     synergies = list(dict.fromkeys(profiles["synergy"]))
     planes = list(dict.fromkeys(profiles["plane"]))
     targets = sorted(profiles["target"].unique())
-    colours = dict(zip(targets, sns.color_palette("viridis", len(targets))))
+    colours = dict(zip(targets, distinct_colors(len(targets))))
     fig, axes = plt.subplots(len(synergies), len(planes), figsize=(2.1 * len(planes) + 1.2, 1.5 * len(synergies) + 0.8),
                              sharex=True, sharey="row", squeeze=False)
     for row, synergy in enumerate(synergies):

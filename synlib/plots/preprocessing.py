@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from synlib.plots.style import distinct_colors
 from synlib.preprocess import Envelopes, TrialEnvelope
 
 STEP_LABELS = {
@@ -111,10 +112,11 @@ def plot_profiles(envelopes: Envelopes, participant: str, hue: str | None = None
     means = frame.groupby(["hue", "x"], sort=True)[list(env.muscles)].mean()
     nrows = int(np.ceil(len(env.muscles) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.1 * nrows), sharex=True, squeeze=False)
+    colours = distinct_colors(len(levels))
     for ax, muscle in zip(axes.flat, env.muscles):
-        for i, level in enumerate(levels):
+        for colour, level in zip(colours, levels):
             block = means[muscle].xs(level, level="hue")
-            ax.plot(block.index, block.to_numpy(), lw=1.2, color=f"C{i % 10}", label=str(level))
+            ax.plot(block.index, block.to_numpy(), lw=1.2, color=colour, label=str(level))
         ax.set_title(muscle, fontsize=9)
     for ax in axes.flat[len(env.muscles):]:
         ax.set_visible(False)

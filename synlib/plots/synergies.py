@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from synlib.plots.style import distinct_colors
+
 MEASURE_LABELS = {"r2_centred": "R² (centred on muscle means)", "r2_global": "R² (about the grand mean)",
                   "vaf": "VAF (uncentred)", "r2": "R²"}
 
@@ -169,7 +171,7 @@ def activation_profiles(activations, rows: pd.DataFrame, *, time: str = "time", 
     panels = list(pd.unique(mean[column]))
     fig, axes = plt.subplots(C.shape[1], len(panels), figsize=(2.4 * len(panels) + 1.5, 1.6 * C.shape[1]),
                              sharex=True, sharey="row", squeeze=False)
-    palette = sns.color_palette("viridis", n_colors=mean[hue].nunique())
+    palette = distinct_colors(mean[hue].nunique())
     for j, name in enumerate(columns):
         for p, panel in enumerate(panels):
             ax = axes[j, p]

@@ -7,6 +7,7 @@ import pandas as pd
 import seaborn as sns
 
 from synlib import tradeoff
+from synlib.plots.style import distinct_colors, place_labels
 
 
 def _label(measure: str) -> str:
@@ -66,12 +67,13 @@ def pareto_plot(summary: pd.DataFrame, x: str, y: str, ax=None, maximize=(True, 
     dominated, front = pairs[~pairs["pareto"]], pairs[pairs["pareto"]].sort_values(x)
     ax.scatter(dominated[x], dominated[y], color="0.6", label="autoencoder pair", zorder=2)
     ax.plot(front[x], front[y], "o-", color="C3", label="Pareto front", zorder=3)
-    for _, row in pairs.iterrows():
-        ax.annotate(row["config"], (row[x], row[y]), xytext=(4, 3), textcoords="offset points", fontsize=8)
     nmf = summary[summary["method"] == tradeoff.NMF]
     if len(nmf):
         ax.scatter(nmf[x], nmf[y], marker="*", s=250, color="C0", label="NMF", zorder=4)
     ax.set(xlabel=_label(x), ylabel=_label(y))
+    ax.margins(0.12)   # room for the labels of the outermost pairs
+    ax.figure.canvas.draw()
+    place_labels(ax, pairs[x].to_numpy(), pairs[y].to_numpy(), pairs["config"].to_numpy())
     ax.legend(loc="best", fontsize=8)
     return ax
 
@@ -191,7 +193,7 @@ def sensitivity_curves(summary: pd.DataFrame, levels, label: str, ax=None, highl
         _, ax = plt.subplots(figsize=(6.5, 4))
     position = {level: i for i, level in enumerate(levels)}
     configs = tradeoff.config_order(summary["config"].unique())
-    palette = dict(zip(configs, sns.color_palette("colorblind", len(configs))))
+    palette = dict(zip(configs, distinct_colors(len(configs))))
     for config in configs:
         rows = summary[summary["config"] == config].sort_values("level", key=lambda s: s.map(position))
         x = rows["level"].map(position).to_numpy(dtype=float)
