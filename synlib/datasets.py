@@ -18,7 +18,7 @@ its own source with a short adapter::
 
     @register("my-lab")
     def my_lab(session="2024-05") -> Dataset:
-        ...   # read the files, return synlib.io.Dataset(...)
+        ...   # read the files, return synlib.data.Dataset(...)
 
 Public recordings are known by their address and SHA-256. Each file is looked
 up first in the folders of :func:`synlib.paths.data_search_path` (environment
@@ -41,7 +41,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from synlib import paths
-from synlib.io import (
+from synlib.data import (
     DataError,
     Dataset,
     Trial,
@@ -59,11 +59,11 @@ def register(name: str, *, replace: bool = False) -> Callable[[Callable[..., Dat
     """Register a dataset adapter under ``name`` (a decorator).
 
     The adapter's keyword arguments become the dataset's options, checked by
-    :func:`load`. It returns a :class:`synlib.io.Dataset`.
+    :func:`load`. It returns a :class:`synlib.data.model.Dataset`.
 
     Examples
     --------
-    >>> from synlib.io import Dataset, Trial
+    >>> from synlib.data import Dataset, Trial
     >>> @register("doc-example", replace=True)
     ... def doc_example(n_samples=200):
     ...     trial = Trial(np.ones((n_samples, 1)) + np.arange(n_samples)[:, None],

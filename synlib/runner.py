@@ -149,7 +149,7 @@ def data_digest(parameters: dict[str, Any]) -> str:
     >>> data_digest({"dataset": "simulated", "note": "/"}) == data_digest({})
     True
     """
-    from synlib.io import is_dataset_folder
+    from synlib.data import is_dataset_folder
 
     h = hashlib.sha256()
     value = parameters.get("dataset")

@@ -123,7 +123,7 @@ import numpy as np
 import pandas as pd
 import scipy.fft
 
-from synlib.io import Dataset, Trial, check_sampling_rate
+from synlib.data import Dataset, Trial, check_sampling_rate
 
 #: The 16 upper-limb muscles of the authors' group, in their order (abbreviations).
 MUSCLES: tuple[str, ...] = (
@@ -1144,7 +1144,7 @@ def trial_table(config: SimulationConfig, participant: str) -> pd.DataFrame:
 
 def simulate_cohort(n_participants: int = 15, mixing: str = "linear", seed: int = 0,
                     n_repetitions: int = 10, **options) -> Dataset:
-    """The simulated reaching cohort as a lazy :class:`~synlib.io.Dataset` with ground truth.
+    """The simulated reaching cohort as a lazy :class:`~synlib.data.model.Dataset` with ground truth.
 
     Parameters
     ----------

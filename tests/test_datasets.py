@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from synlib import datasets
-from synlib.io import DataError, Dataset, Trial, write_dataset_folder
+from synlib.data import DataError, Dataset, Trial, write_dataset_folder
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from conftest import copy_book_sources
 from synlib import book, paths
-from synlib.io import write_dataset_folder
+from synlib.data import write_dataset_folder
 from synlib.plan import load_plan
 from synlib.runner import run_plan
 

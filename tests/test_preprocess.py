@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from synlib import datasets
-from synlib.io import Dataset, Trial
+from synlib.data import Dataset, Trial
 from synlib.preprocess import (
     Envelopes,
     PreprocessConfig,
@@ -389,7 +389,7 @@ def test_truth_is_expressed_in_the_units_of_the_normalised_envelopes():
 
 def test_envelope_without_tonic_removal_is_clipped_at_zero():
     from synlib.preprocess import PreprocessConfig, process_trial
-    from synlib.io import Trial
+    from synlib.data import Trial
 
     rng = np.random.default_rng(1)
     emg = rng.normal(size=(3000, 2)) * np.r_[np.zeros(1500), np.ones(1500)][:, None]  # a step: the low-pass rings

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from synlib.io import Trial
+from synlib.data import Trial
 from synlib.preprocess import PreprocessConfig, process_trial, steps
 
 SETTINGS = settings(max_examples=40, deadline=None)

@@ -37,8 +37,27 @@ SMALL = {"n_repetitions": 1}
 DEFAULT_P01_EMG = "fd5ce7c0a8fa49f767728714180cfede9c12425b67529fa52af915244db6363c"
 DEFAULT_P01_ACTIVATIONS = "8c04fc84794a8b4003e9dccf1916d152c35575af473640b1dbbf8ab23ab7e877"
 DEFAULT_P01_SYNERGIES = "d3180e819642994d607c1c455522fa14935efdb080e89ae7519b3bcdae13f99d"
-SMALL_P03_EMG = {"linear": "ef6b966e808d4749ea12e2f56f15bcf5fddb30b73678e46bd3768471ca1ee8ff",
-                 "nonlinear": "305b1742182e53fc7f2f1555548a41c960e0bf860ac97a7b08e810b3ee9cc6c1"}
+# The one-repetition cohort's bytes differ between machines with and without AVX-512: the same
+# code and package versions gave other bytes on an AMD EPYC without it (most likely numpy's SIMD
+# dispatch rounding differently). So the bytes are kept per instruction set, and its sums, which
+# agree to far below any tolerance a result depends on, are checked on any machine.
+SMALL_P03_EMG = {
+    "avx512": {"linear": "ef6b966e808d4749ea12e2f56f15bcf5fddb30b73678e46bd3768471ca1ee8ff",
+               "nonlinear": "305b1742182e53fc7f2f1555548a41c960e0bf860ac97a7b08e810b3ee9cc6c1"},
+    "avx2": {"linear": "685b7b7601ab032ca69086831e2d80b650431140cc0bab19fc08dd62a9319257",
+             "nonlinear": "99a142d7e54f92188dee1c5f24a59fe71ac1219041c2670ddfc60b0cf5265d4a"},
+}
+# sum, sum of squares and sum of absolute values of P03's EMG (seen on an AMD EPYC without AVX-512)
+SMALL_P03_SUMS = {"linear": (272.9005331575295, 6032.513247958817, 66597.18670580038),
+                  "nonlinear": (272.89136542952747, 3056.4588646488946, 52086.715525716296)}
+
+
+def _instruction_set() -> str | None:
+    from numpy._core._multiarray_umath import __cpu_features__ as features
+
+    if features.get("AVX512_SKX"):
+        return "avx512"
+    return "avx2" if features.get("AVX2") else None
 
 
 def digest(trials, key=None) -> str:
@@ -78,7 +97,13 @@ def test_the_default_cohort_is_the_one_before_the_difficulty_options():
 
 @pytest.mark.parametrize("mixing", ["linear", "nonlinear"])
 def test_both_old_mixing_modes_are_unchanged(mixing):
-    assert digest(simulate_cohort(n_participants=3, mixing=mixing, **SMALL).trials("P03")) == SMALL_P03_EMG[mixing]
+    trials = simulate_cohort(n_participants=3, mixing=mixing, **SMALL).trials("P03")
+    X = np.concatenate([t.emg for t in trials])
+    np.testing.assert_allclose([X.sum(), (X ** 2).sum(), np.abs(X).sum()], SMALL_P03_SUMS[mixing], rtol=1e-9)
+    level = _instruction_set()
+    if level is None:
+        pytest.skip("byte-for-byte check recorded for AVX2 and AVX-512 machines only")
+    assert digest(trials) == SMALL_P03_EMG[level][mixing]
 
 
 def test_same_seed_same_cohort_byte_for_byte():

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from synlib.io import Trial
+from synlib.data import Trial
 from synlib.plots.style import distinct_colors
 
 

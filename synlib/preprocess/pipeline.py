@@ -1,4 +1,4 @@
-"""From a :class:`~synlib.io.Dataset` of raw EMG to :class:`Envelopes`.
+"""From a :class:`~synlib.data.model.Dataset` of raw EMG to :class:`Envelopes`.
 
 :func:`process_trial` runs the steps of a :class:`PreprocessConfig` on one trial
 (filter → rectify → envelope → downsample → segment → tonic removal → time
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from synlib.io import Dataset, Trial
+from synlib.data import Dataset, Trial
 from synlib.preprocess import segment as seg
 from synlib.preprocess import steps
 from synlib.preprocess.config import PreprocessConfig
@@ -196,7 +196,7 @@ def process_trial(trial: Trial, fs: float, config: PreprocessConfig | None = Non
     Examples
     --------
     >>> import numpy as np
-    >>> from synlib.io import Trial
+    >>> from synlib.data import Trial
     >>> rng = np.random.default_rng(0)
     >>> t = np.arange(3000) / 1000
     >>> burst = 0.2 + np.exp(-((t - 1.5) / 0.2) ** 2)
@@ -414,7 +414,7 @@ def preprocess(dataset: Dataset, config: PreprocessConfig | dict | None = None, 
     Examples
     --------
     >>> import numpy as np
-    >>> from synlib.io import Dataset, Trial
+    >>> from synlib.data import Dataset, Trial
     >>> rng = np.random.default_rng(0)
     >>> t = np.arange(3000) / 1000
     >>> burst = 0.2 + np.exp(-((t - 1.5) / 0.2) ** 2)

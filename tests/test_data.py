@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import scipy.io
 
-from synlib.io import (
+from synlib.data import (
     DataError,
     Dataset,
     DataWarning,
