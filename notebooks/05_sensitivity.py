@@ -58,12 +58,12 @@ from IPython.display import Markdown, Pretty, display
 from myst_nb import glue
 
 from synlib import results, sensitivity, text
+from synlib.autoencoder.study import seed_list
 from synlib.nmf import SOLVER_NAMES
 from synlib.plots import tradeoff as tradeoff_plots
 
 sns.set_theme(style="whitegrid", context="notebook")
-if not (isinstance(sweep_seeds, int) and not isinstance(sweep_seeds, bool) and sweep_seeds >= 1):
-    raise ValueError(f"sweep_seeds={sweep_seeds!r}: give the number of seeds (an integer ≥ 1)")
+seeds = seed_list(seed, sweep_seeds, name="sweep_seeds")
 pair_list, source = sensitivity.resolve_pairs(pairs, reference_study or study)
 levels = sensitivity.resolve_levels(axis, levels)
 label, _ = sensitivity.AXES.get(axis, (axis, True))
@@ -79,7 +79,7 @@ display(Markdown(
 
 # %%
 table = sensitivity.sweep(options, axis, levels, n_participants=sweep_participants, pairs=pair_list,
-                          seeds=[seed + i for i in range(sweep_seeds)], preprocess=preprocess, n_restarts=n_restarts,
+                          seeds=seeds, preprocess=preprocess, n_restarts=n_restarts,
                           max_iter=max_iter, nmf_solver=nmf_solver, nmf_init=nmf_init, chance_draws=chance_draws,
                           device=device, seed=seed, epochs=epochs)
 results.write_table(table, study, f"sensitivity_{axis}")

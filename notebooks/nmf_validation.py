@@ -49,24 +49,14 @@ from myst_nb import glue
 from synlib import results, text
 from synlib.datasets import musclesynergies_reference
 from synlib.metrics import match_synergies
-from synlib.nmf import NMF, SOLVER_NAMES
+from synlib.nmf import SOLVER_NAMES, compare_with_reference
 from synlib.plots import synergies as plots
 
 sns.set_theme(style="whitegrid", context="notebook")
 reference = musclesynergies_reference()
 
 # %%
-rows, fitted = [], {}
-for solver in solvers:
-    for record in reference:
-        model = NMF(record["k"], n_restarts=n_restarts, random_state=seed, solver=solver).fit(record["V"])
-        fitted[solver, record["participant"]] = model
-        matching = match_synergies(model.synergies_, record["synergies"])
-        rows.append({"solver": solver, "participant": record["participant"], "k": record["k"],
-                     "r2_musclesynergies": record["r2"], "r2_synlib": model.r2_global_,
-                     "r2_difference": model.r2_global_ - record["r2"], "similarity_mean": matching.mean,
-                     "similarity_min": float(matching.similarity.min()), "n_iter": model.n_iter_})
-every = pd.DataFrame(rows)
+every, fitted = compare_with_reference(reference, solvers, n_restarts=n_restarts, random_state=seed)
 results.write_table(every, study, "nmf_validation")
 table = every[every["solver"] == solvers[0]].reset_index(drop=True)   # the figures' and the book's
 display(Markdown(f"Figures below: solver `{solvers[0]}` ({SOLVER_NAMES[solvers[0]]})."))

@@ -752,6 +752,46 @@ def _bicv_curve(X, groups, ranks, n_folds, **options) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# ---------------------------------------------------------------- against another implementation
+def compare_with_reference(records, solvers=("mu",), n_restarts: int = 10,
+                           random_state: int = 0) -> tuple[pd.DataFrame, dict]:
+    """Fit NMF to the inputs of another implementation's fits and compare the results.
+
+    Parameters
+    ----------
+    records : list of dict
+        Each with ``participant``, ``V`` (samples × muscles), ``k``, ``synergies``
+        (k × muscles) and ``r2`` (R² about the grand mean), as
+        :func:`synlib.datasets.musclesynergies_reference` gives them.
+    solvers : sequence of str
+        The solvers to fit with, each at every record.
+    n_restarts, random_state : int
+        As :class:`NMF` takes them.
+
+    Returns
+    -------
+    table : DataFrame
+        One row per solver × record: ``solver``, ``participant``, ``k``, ``r2_musclesynergies``,
+        ``r2_synlib``, ``r2_difference``, ``similarity_mean`` and ``similarity_min`` (Hungarian-matched
+        cosines, :func:`synlib.metrics.match_synergies`) and ``n_iter``.
+    fitted : dict
+        The models by (solver, participant).
+    """
+    from synlib.metrics import match_synergies
+
+    rows, fitted = [], {}
+    for solver in solvers:
+        for record in records:
+            model = NMF(record["k"], n_restarts=n_restarts, random_state=random_state, solver=solver).fit(record["V"])
+            fitted[solver, record["participant"]] = model
+            matching = match_synergies(model.synergies_, record["synergies"])
+            rows.append({"solver": solver, "participant": record["participant"], "k": record["k"],
+                         "r2_musclesynergies": record["r2"], "r2_synlib": model.r2_global_,
+                         "r2_difference": model.r2_global_ - record["r2"], "similarity_mean": matching.mean,
+                         "similarity_min": float(matching.similarity.min()), "n_iter": model.n_iter_})
+    return pd.DataFrame(rows), fitted
+
+
 # ---------------------------------------------------------------- a study's participants
 @dataclass
 class StudyFit:

@@ -301,7 +301,7 @@ TABLES: dict[str, Table] = {
                  ("claim1", "text", "verdict on claim 1"), ("claim2", "text", "verdict on claim 2"),
                  ("top_reconstruction", "text", "pairs not separable from the best reconstruction (';'-joined)"),
                  ("top_interpretability", "text", "pairs not separable from the best on the measure"),
-                 ("pair_rank", "int", "rank of the paper's pair on the measure"),
+                 ("pair_rank", "float", "rank of the paper's pair on the measure (blank if it was not trained)"),
                  ("n_pairs", "int", "pairs compared"), ("n_participants", "int", "participants"),
                  ("smallest_p", "float", "smallest attainable p at this number of participants"),
                  ("rho", "float", "Spearman ρ of the pairs' medians on the two measures"),

@@ -8,6 +8,7 @@ real results are never touched.
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -93,9 +94,13 @@ def test_reproduce_page_shows_the_environment(smoke_book):
 
 def test_each_part_opens_with_its_plan_and_the_introduction_lists_this_builds_parts(smoke_book):
     plans, html = smoke_book
-    intro = (html / "intro.html").read_text()
+
+    def page(path):   # as a reader sees it: entities decoded, typographic apostrophes plain
+        return unescape(path.read_text()).replace("\u2019", "'")
+
+    intro = page(html / "intro.html")
     for plan in plans:
-        about = (html / "_generated" / plan.name / "about.html").read_text()
+        about = page(html / "_generated" / plan.name / "about.html")
         assert plan.title.split(":")[0] in about and f"studies/{plan.path.name}" in about
         if any(run.notebook.stem == "00_data" for run in plan.runs):
             assert "sampling rate" in about and "licence" in about, f"{plan.name}: no dataset facts"

@@ -328,3 +328,14 @@ def test_recovers_the_true_synergies_of_the_linear_simulated_cohort():
         model = NMF(len(truth), n_restarts=5, random_state=0).fit(part.X)
         similarities.extend(match_synergies(model.synergies_, truth).similarity)
     assert np.median(similarities) >= 0.95
+
+
+def test_compare_with_reference_tabulates_each_solver_and_record():
+    from synlib.nmf import compare_with_reference
+
+    X, W, _ = known_synergies(n_samples=600, n_muscles=8, k=3, noise=0.0, seed=2)
+    records = [{"participant": "p1", "V": X, "k": 3, "synergies": W, "r2": 0.99}]
+    table, fitted = compare_with_reference(records, solvers=("mu", "hals"), n_restarts=2)
+    assert list(table["solver"]) == ["mu", "hals"] and set(fitted) == {("mu", "p1"), ("hals", "p1")}
+    assert (table["similarity_min"] > 0.99).all()
+    np.testing.assert_allclose(table["r2_difference"], table["r2_synlib"] - 0.99)

@@ -70,8 +70,8 @@ def check_pair(encoder: str, decoder: str) -> str:
     return f"{encoder}/{decoder}"
 
 
-def seed_list(seed: int, seeds: int) -> list[int]:
-    """The ``seeds`` consecutive seeds from ``seed`` that a chapter trains with.
+def seed_list(seed: int, seeds: int, name: str = "seeds") -> list[int]:
+    """The ``seeds`` consecutive seeds from ``seed`` that a chapter trains with (``name``: the parameter's).
 
     Examples
     --------
@@ -83,7 +83,7 @@ def seed_list(seed: int, seeds: int) -> list[int]:
     ValueError: seeds=2.5: give the number of seeds (an integer ≥ 1)
     """
     if not (isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1):
-        raise ValueError(f"seeds={seeds!r}: give the number of seeds (an integer ≥ 1)")
+        raise ValueError(f"{name}={seeds!r}: give the number of seeds (an integer ≥ 1)")
     return [int(seed) + i for i in range(seeds)]
 
 
