@@ -9,7 +9,8 @@ from hypothesis.extra.numpy import arrays
 
 from synlib import metrics
 
-SETTINGS = settings(max_examples=60, deadline=None)
+# derandomize: the same examples on every run, so a run passes or fails for the code, not the draw
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 weights = st.floats(0.01, 10.0, allow_nan=False)
 
 
@@ -60,7 +61,8 @@ def test_hungarian_total_is_at_least_the_greedy_total(A, B):
 
 @SETTINGS
 @given(arrays(float, st.tuples(st.integers(1, 4), st.integers(2, 10)),
-              elements=st.floats(-10, 10, allow_nan=False)),
+              # a subnormal entry times 0.5 underflows to 0: scale invariance cannot hold there
+              elements=st.floats(-10, 10, allow_nan=False, allow_subnormal=False)),
        st.floats(0.01, 100.0), st.sampled_from([-1.0, 1.0]))
 def test_hoyer_is_bounded_and_invariant_to_scale_and_sign(W, scale, sign):
     h = metrics.hoyer_sparseness(W)

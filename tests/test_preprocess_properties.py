@@ -10,7 +10,8 @@ from hypothesis.extra.numpy import arrays
 from synlib.data import Trial
 from synlib.preprocess import PreprocessConfig, process_trial, steps
 
-SETTINGS = settings(max_examples=40, deadline=None)
+# derandomize: the same examples on every run, so a run passes or fails for the code, not the draw
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 FS = 1000.0
 values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 
