@@ -31,6 +31,7 @@ example_trial = None
 
 # %%
 import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 from myst_nb import glue
@@ -56,7 +57,8 @@ display(Markdown(
 # ## The steps and whose choice each one is
 #
 # Each step is a small function over samples × muscles arrays (`synlib.preprocess.steps`), and one
-# configuration object (`PreprocessConfig`) holds every choice. The chapter parameter `preprocess`
+# configuration object (`PreprocessConfig`) holds every choice; the configuration builds the list of
+# named steps that runs on every trial (`synlib.preprocess.chain`). The chapter parameter `preprocess`
 # is a dictionary of overrides (for example `{"lowpass_hz": 10}` or `{"preset": "musclesyneRgies"}`);
 # a misspelt name is refused with the list of allowed ones.
 #
@@ -91,6 +93,16 @@ display(Markdown(
     f"{len(envelopes.participants)} participant(s), a median of {rows_per_participant.median():.0f} rows "
     f"each ({envelopes.rows.groupby('participant')['trial'].nunique().median():.0f} trials)."
 ))
+
+# %% [markdown]
+# These are the steps that ran, in order, with their parameters: first on each trial alone, then on
+# each participant's trials together. The list is saved with the envelopes (`preprocess_steps.csv`),
+# so a later chapter or another lab can tell how its matrix was made. A fork that needs a step of
+# its own (a notch filter, an artefact rejection) names it in the `insert_steps` option, after one
+# of these, without editing this chapter.
+
+# %%
+display(text.table(pd.DataFrame(envelopes.preprocessing), "One step that made the envelopes, in the order they ran."))
 
 # %% [markdown]
 # ## Every step on one trial

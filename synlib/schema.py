@@ -271,6 +271,11 @@ TABLES: dict[str, Table] = {
                  ("segment", "int", "movement segment within the trial"),
                  ("phase", "text", "phase of the segment"), ("time", "float", "normalised time in the segment")),
         open_columns=True),
+    "preprocess_steps": Table(
+        "preprocess_steps", "01_preprocessing", "one preprocessing step applied, in the order they ran",
+        _columns(("stage", "text", "trial (each trial alone) or participant (a participant's trials together)"),
+                 ("step", "text", "the step's name (synlib.preprocess.chain)"),
+                 ("parameters", "text", "the step's parameters as JSON"))),
     "nmf_fits": Table("nmf_fits", "02_nmf", "one NMF model: participant × rank", _columns(*_FIT)),
     "nmf_ranks": Table(
         "nmf_ranks", "02_nmf", "one rank chosen by one rule for one participant",

@@ -74,6 +74,7 @@ ABOUT = {
     "amplitude_norm": (GROUP, "divide each muscle by its maximum over the participant's trials"),
     "reference": (OURS, "muscle → reference (e.g. MVC) value for amplitude_norm='reference'"),
     "average_repetitions": (OURS, "average the repetitions of each condition (off: every repetition kept)"),
+    "insert_steps": (OURS, "a fork's own steps, each put after a named step (synlib.preprocess.chain)"),
 }
 
 
@@ -159,6 +160,10 @@ class PreprocessConfig:
         Muscle name → reference (e.g. MVC envelope) value for ``amplitude_norm="reference"``.
     average_repetitions : bool, default False
         Average the rows of repetitions of the same condition (``repetition`` becomes 0).
+    insert_steps : list of dict, default []
+        Steps of a fork's own, each ``{"after": <step name>, "step": "package.module:callable",
+        "options": {...}}``: the callable, called with the options, returns the step
+        (:mod:`synlib.preprocess.chain`).
 
     Examples
     --------
@@ -202,6 +207,7 @@ class PreprocessConfig:
     amplitude_norm: str = "participant_max"
     reference: Mapping[str, float] | None = field(default=None, hash=False)
     average_repetitions: bool = False
+    insert_steps: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -252,6 +258,7 @@ class PreprocessConfig:
             if not isinstance(self.reference, Mapping):
                 raise ValueError(f"preprocess option reference={self.reference!r} must map muscle names to values")
             set_("reference", {str(k): _positive(f"reference[{k!r}]", v) for k, v in self.reference.items()})
+        set_("insert_steps", tuple(_inserted_step(entry) for entry in _sequence("insert_steps", self.insert_steps)))
         self._check_combinations()
 
     def _check_combinations(self) -> None:
@@ -377,6 +384,17 @@ class PreprocessConfig:
             raise ValueError(f"bin_s {self.bin_s!r} s is shorter than one sample at {fs:g} Hz")
         if self.envelope == "rms" and self.rms_window_s * fs < 1:
             raise ValueError(f"rms_window_s {self.rms_window_s!r} s is shorter than one sample at {fs:g} Hz")
+
+
+def _inserted_step(entry) -> dict:
+    if not isinstance(entry, Mapping) or not {"after", "step"} <= set(entry) or set(entry) - {"after", "step", "options"}:
+        raise ValueError(f"preprocess option insert_steps: entry {entry!r} must be "
+                         "{after: <step name>, step: 'package.module:callable', options: {...}}")
+    if ":" not in str(entry["step"]):
+        raise ValueError(f"preprocess option insert_steps: step {entry['step']!r} must be 'package.module:callable'")
+    if not isinstance(entry.get("options") or {}, Mapping):
+        raise ValueError(f"preprocess option insert_steps: options of {entry['step']!r} must be a mapping")
+    return {"after": str(entry["after"]), "step": str(entry["step"]), "options": dict(entry.get("options") or {})}
 
 
 def _show(value) -> str:

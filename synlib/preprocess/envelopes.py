@@ -66,6 +66,10 @@ class Envelopes:
     amplitude_scale : dict of str to ndarray
         Participant → the per-muscle divisor of the amplitude normalisation
         (empty when amplitude is not normalised per participant).
+    preprocessing : list of dict
+        The steps that made these envelopes, in order: ``stage`` (``trial`` or
+        ``participant``), ``step`` (its name) and ``parameters`` (JSON); written
+        beside them as ``preprocess_steps.csv`` (empty when not recorded).
 
     Examples
     --------
@@ -82,6 +86,7 @@ class Envelopes:
     truth: dict[str, np.ndarray] = field(default_factory=dict)
     true_synergies: dict[str, np.ndarray] = field(default_factory=dict)
     amplitude_scale: dict[str, np.ndarray] = field(default_factory=dict)
+    preprocessing: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64)
@@ -122,6 +127,7 @@ class Envelopes:
             truth={k: _without_padding(v[keep]) for k, v in self.truth.items()},
             true_synergies={p: w for p, w in self.true_synergies.items() if p in chosen},
             amplitude_scale={p: s for p, s in self.amplitude_scale.items() if p in chosen},
+            preprocessing=self.preprocessing,
         )
 
     def held_out(self, test_repetitions=None) -> list[int]:
@@ -143,12 +149,14 @@ class Envelopes:
 
     # ------------------------------------------------------------------ files
     def save(self, study: str) -> None:
-        """Write ``results/<study>/envelopes.npz`` and ``envelope_rows.csv`` atomically."""
+        """Write ``results/<study>/envelopes.npz``, ``envelope_rows.csv`` and ``preprocess_steps.csv`` atomically."""
         arrays = {"X": self.X, "muscles": np.array(self.muscles, dtype=str)}
         arrays.update({f"truth.{k}": v for k, v in self.truth.items()})
         arrays.update({f"{p}.true_synergies": w for p, w in self.true_synergies.items()})
         arrays.update({f"{p}.amplitude_scale": s for p, s in self.amplitude_scale.items()})
         results.write_table(self.rows, study, "envelope_rows")
+        results.write_table(pd.DataFrame(self.preprocessing, columns=["stage", "step", "parameters"]), study,
+                            "preprocess_steps")
         results.write_arrays(study, "envelopes", **arrays)
 
     @classmethod
@@ -162,6 +170,7 @@ class Envelopes:
         arrays = results.read_arrays(study, "envelopes", keep=None if truth else
                                      lambda key: not key.startswith("truth."))
         rows = results.read_table(study, "envelope_rows")
+        preprocessing = results.read_table(study, "preprocess_steps").fillna("").to_dict("records")
         for column, dtype in _ROW_DTYPES.items():
             if column in rows:
                 rows[column] = rows[column].fillna("").astype(dtype)
@@ -172,4 +181,5 @@ class Envelopes:
             truth={k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("truth.")},
             true_synergies={k.rsplit(".", 1)[0]: v for k, v in arrays.items() if k.endswith(".true_synergies")},
             amplitude_scale={k.rsplit(".", 1)[0]: v for k, v in arrays.items() if k.endswith(".amplitude_scale")},
+            preprocessing=preprocessing,
         )

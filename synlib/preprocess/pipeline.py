@@ -1,8 +1,8 @@
 """From a :class:`~synlib.data.model.Dataset` of raw EMG to :class:`Envelopes`.
 
-:func:`process_trial` runs the steps of a :class:`PreprocessConfig` on one trial
-(filter → rectify → envelope → downsample → segment → tonic removal → time
-normalisation); :func:`preprocess` does so participant by participant (one
+:func:`process_trial` runs the named steps of a :class:`PreprocessConfig` on one
+trial (filter → rectify → envelope → downsample → segment → tonic removal → time
+normalisation; :mod:`synlib.preprocess.chain` builds them); :func:`preprocess` does so participant by participant (one
 participant in memory at a time), normalises amplitude across each participant's
 trials and concatenates the rows. Simulated ground truth travels through the same
 segmentation and time normalisation (not through the filters), so that its rows
@@ -11,6 +11,7 @@ line up with ``X``.
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass, field
 
@@ -20,16 +21,13 @@ import pandas as pd
 from synlib.data import Dataset, Trial
 from synlib.preprocess import segment as seg
 from synlib.preprocess import steps
+from synlib.preprocess.chain import PreprocessWarning, TrialSignal, build_steps, check_steps, describe
 from synlib.preprocess.config import PreprocessConfig
 from synlib.preprocess.envelopes import Envelopes
 from synlib.progress import progress as progress_bar
 
 #: Trial metadata that describe timing, not the row, and stay out of the row table.
 _TIMING_META = {"onset", "offset", "events"}
-
-
-class PreprocessWarning(UserWarning):
-    """Something in a trial was worked around; the message names the trial and muscle."""
 
 
 @dataclass
@@ -69,78 +67,6 @@ def _check_raw(trial: Trial, muscles, where: str) -> np.ndarray:
     return emg
 
 
-def _filter(x, fs, config: PreprocessConfig, where: str) -> np.ndarray:
-    if config.band_upper_hz is not None:
-        cutoff, btype = (config.highpass_hz, config.band_upper_hz), "bandpass"
-    else:
-        cutoff, btype = config.highpass_hz, "highpass"
-    if config.filter_type == "fir":
-        return steps.fir(x, fs, cutoff, btype, config.fir_numtaps, where)
-    return steps.butterworth(x, fs, cutoff, btype, config.filter_order, config.zero_phase, where)
-
-
-def _envelope(x, fs, config: PreprocessConfig, where: str) -> tuple[np.ndarray, np.ndarray]:
-    if config.envelope == "rms":
-        env = steps.rms_envelope(x, fs, config.rms_window_s, where)
-    else:
-        env = steps.butterworth(x, fs, config.lowpass_hz, "lowpass", config.lowpass_order, config.zero_phase, where)
-    if config.downsample == "bin":
-        return steps.bin_average(env, fs, config.bin_s, where)
-    if config.downsample == "resample":
-        return steps.resample(env, fs, 1.0 / config.bin_s, where)
-    return env, np.arange(env.shape[0]) / fs
-
-
-def _segments(trial: Trial, env, times, duration, fs: float, config: PreprocessConfig, where: str) -> list[seg.Segment]:
-    meta = trial.meta
-    if config.segmentation == "events":
-        return seg.cycles(meta.get("events") or {}, config.cycle_events, config.time_points, duration,
-                          config.phase_names, config.drop_cycles_start, config.drop_cycles_end,
-                          config.max_cycles, where)
-    if config.segmentation == "whole":
-        return seg.movement(0.0, duration, duration, config.time_points, where)
-    speed = (trial.kinematics or {}).get("hand_speed")
-    if config.segmentation == "speed" or (config.segmentation == "auto" and speed is not None):
-        if speed is None:
-            raise ValueError(f"{where} has no recorded hand speed (Trial.kinematics['hand_speed']); "
-                             "use segmentation='onset_offset', 'threshold' or 'whole'")
-        onset, offset = seg.speed_onset_offset(speed, np.arange(len(speed)) / fs,
-                                               config.speed_fraction, where)
-        return seg.movement(onset, offset, duration, config.time_points, where)
-    onset, offset = float(meta.get("onset", np.nan)), float(meta.get("offset", np.nan))
-    known = np.isfinite(onset) and np.isfinite(offset)
-    if config.segmentation == "onset_offset" and not known:
-        raise ValueError(f"{where} has no movement onset/offset (got {onset!r}, {offset!r}); "
-                         "use segmentation='threshold' or 'whole'")
-    if config.segmentation == "threshold" or not known:
-        onset, offset = seg.threshold_onset_offset(env, times, config.threshold_fraction,
-                                                   config.threshold_min_s, where)
-    return seg.movement(onset, offset, duration, config.time_points, where)
-
-
-def _tonic_level(env, times, anchor: float, window, duration: float, before: bool, where: str) -> np.ndarray:
-    start, end = anchor + window[0], anchor + window[1]
-    clipped = (max(start, 0.0), min(end, duration))
-    level, count = steps.window_mean(env, times, *clipped)
-    if count and clipped == (start, end):
-        return level
-    side = "onset" if before else "offset"
-    if count:
-        warnings.warn(f"tonic window {start:.3g}–{end:.3g} s around the {side} of {where} reaches past the "
-                      f"trial; its part inside ({clipped[0]:.3g}–{clipped[1]:.3g} s) is used", PreprocessWarning,
-                      stacklevel=4)
-        return level
-    rest = (0.0, anchor) if before else (anchor, duration)
-    level, count = steps.window_mean(env, times, *rest)
-    if not count:
-        raise ValueError(f"tonic window {start:.3g}–{end:.3g} s around the {side} of {where} lies outside the "
-                         f"trial and no rest is recorded {'before' if before else 'after'} the movement; "
-                         "set tonic='none' or give the trial rest around the movement")
-    warnings.warn(f"tonic window {start:.3g}–{end:.3g} s around the {side} of {where} lies outside the trial; "
-                  f"the rest {rest[0]:.3g}–{rest[1]:.3g} s is used instead", PreprocessWarning, stacklevel=4)
-    return level
-
-
 def _row_columns(meta, segments: list[seg.Segment]) -> dict[str, np.ndarray]:
     n_rows = sum(s.n_points for s in segments)
     target = meta.get("target")
@@ -175,8 +101,8 @@ def _rows_frame(columns: list[dict[str, np.ndarray]]) -> pd.DataFrame:
 
 
 def process_trial(trial: Trial, fs: float, config: PreprocessConfig | None = None, muscles=None,
-                  keep_steps: bool = False, scale=None) -> TrialEnvelope:
-    """Run the configured steps on one trial.
+                  keep_steps: bool = False, scale=None, chain=None) -> TrialEnvelope:
+    """Run the steps of ``config`` (or ``chain``) on one trial.
 
     Parameters
     ----------
@@ -192,6 +118,9 @@ def process_trial(trial: Trial, fs: float, config: PreprocessConfig | None = Non
     scale : array of shape (n_muscles,), optional
         Per-muscle divisor giving the ``"normalised"`` step (e.g. a participant's
         ``Envelopes.amplitude_scale``) when ``keep_steps``.
+    chain : list of steps, optional
+        The steps to run (default :func:`synlib.preprocess.chain.build_steps` of ``config``),
+        e.g. with a step of a fork's own put in by :func:`~synlib.preprocess.chain.insert_step`.
 
     Examples
     --------
@@ -208,64 +137,39 @@ def process_trial(trial: Trial, fs: float, config: PreprocessConfig | None = Non
     ((100, 2), ['participant', 'trial', 'condition', 'target'])
     """
     config = config or PreprocessConfig()
+    chain = build_steps(config) if chain is None else chain
     where = trial.label
     n_muscles = np.shape(trial.emg)[1] if np.ndim(trial.emg) == 2 else 0
     muscles = tuple(muscles) if muscles is not None else tuple(f"muscle {j + 1}" for j in range(n_muscles))
     raw = _check_raw(trial, muscles, where)
-    duration = raw.shape[0] / fs
     raw_times = np.arange(raw.shape[0]) / fs
-    record: dict[str, tuple[np.ndarray, np.ndarray]] = {"raw": (raw_times, raw)}
-
-    x = steps.demean(raw) if config.demean else raw
-    if config.highpass_hz is not None:
-        x = _filter(x, fs, config, where)
-        record["filtered"] = (raw_times, x)
-    x = steps.rectify(x, config.rectify)
-    record["rectified"] = (raw_times, x)
-    env, times = _envelope(x, fs, config, where)
-    if config.floor_nonpositive:
-        env = steps.floor_nonpositive(env, where)
-    if config.subtract_min:
-        env = steps.subtract_min(env)
-    if config.amplitude_norm == "trial_max":
-        env = steps.divide_by(env, env.max(axis=0), muscles, where)
-    record["envelope"] = (times, env)
-
-    segments = _segments(trial, env, times, duration, fs, config, where)
-    if config.tonic == "ramp":
-        # Movement segmentations give one segment per trial (the configuration
-        # forbids ramps with cycles); the ramp spans it and stays flat outside.
-        (move,) = segments
-        pre = _tonic_level(env, times, move.start, config.tonic_pre_s, duration, True, where)
-        post = _tonic_level(env, times, move.end, config.tonic_post_s, duration, False, where)
-        tonic = steps.linear_ramp_tonic(env, times, move.start, move.end, pre, post)
-        signal_out = steps.remove_tonic(env, tonic, config.clip_negative)
-        record["tonic"] = (times, tonic)
-        record["phasic"] = (times, signal_out)
-    else:
-        # a zero-phase low-pass rings slightly below zero around bursts; envelopes are non-negative
-        signal_out = np.maximum(env, 0.0) if config.clip_negative else env
-
-    X = np.concatenate([steps.time_normalise(signal_out, times, s.start, s.end, s.n_points, where)
-                        for s in segments])
+    signal = TrialSignal(x=raw, times=raw_times, trial=trial, fs=fs, muscles=muscles, where=where,
+                         duration=raw.shape[0] / fs, trace={} if keep_steps else None)
+    signal.keep("raw")
+    for step in chain:
+        if step.name == "time_normalise" and keep_steps and scale is not None:
+            signal.keep("normalised", steps.divide_by(signal.x, scale, muscles, where))
+        step.apply(signal)
+        if step.trace:
+            signal.keep(step.trace)
+    segments = signal.segments
+    X = signal.x
     truth = {
         name: np.concatenate([steps.time_normalise(values, raw_times, s.start, s.end, s.n_points,
                                                    f"truth {name!r} of {where}") for s in segments])
         for name, values in (trial.truth or {}).items()
     }
-    if keep_steps and scale is not None:
-        record["normalised"] = (times, steps.divide_by(signal_out, scale, muscles, where))
     return TrialEnvelope(X=X, row_columns=_row_columns(trial.meta, segments), truth=truth, segments=segments,
-                         steps=record if keep_steps else {})
+                         steps=signal.trace or {})
 
 
 def trace_trial(dataset: Dataset, participant: str | None = None, trial: str | None = None,
-                config: PreprocessConfig | None = None, scale=None) -> TrialEnvelope:
+                config: PreprocessConfig | None = None, scale=None, chain=None) -> TrialEnvelope:
     """Every step of one trial of ``dataset``, for figures.
 
     ``participant`` defaults to the first, ``trial`` to that participant's first
     trial; ``scale`` (e.g. ``envelopes.amplitude_scale[participant]``) adds the
-    ``"normalised"`` step.
+    ``"normalised"`` step; ``chain`` as in :func:`process_trial`.
     """
     participant = dataset.participants[0] if participant is None else str(participant)
     trials = dataset.trials(participant)
@@ -278,7 +182,7 @@ def trace_trial(dataset: Dataset, participant: str | None = None, trial: str | N
             shown = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
             raise KeyError(f"trial {trial!r} is not a trial of participant {participant!r}; it has {shown}")
         chosen = matches[0]
-    return process_trial(chosen, dataset.fs, config, dataset.muscles, keep_steps=True, scale=scale)
+    return process_trial(chosen, dataset.fs, config, dataset.muscles, keep_steps=True, scale=scale, chain=chain)
 
 
 def _participant_scale(X, config: PreprocessConfig, muscles) -> np.ndarray | None:
@@ -323,11 +227,30 @@ def _truth_in_units_of_x(truth: dict, synergies, scale: np.ndarray) -> tuple[dic
     return scaled, divided / norms[:, None]
 
 
-def preprocess_participant(dataset: Dataset, participant: str, config: PreprocessConfig | None = None
-                           ) -> Envelopes:
-    """Preprocess every trial of one participant and normalise amplitude across them."""
+def participant_steps(config: PreprocessConfig) -> list[dict]:
+    """The records of the steps that run over a participant's trials together (after the trial steps)."""
+    records = []
+    if config.amplitude_norm in ("participant_max", "reference"):
+        parameters = {"reference": config.reference} if config.amplitude_norm == "reference" else {}
+        records.append({"stage": "participant", "step": config.amplitude_norm,
+                        "parameters": json.dumps(parameters, sort_keys=True)})
+    if config.average_repetitions:
+        records.append({"stage": "participant", "step": "average_repetitions", "parameters": "{}"})
+    return records
+
+
+def preprocess_participant(dataset: Dataset, participant: str, config: PreprocessConfig | None = None,
+                           chain=None) -> Envelopes:
+    """Preprocess every trial of one participant and normalise amplitude across them.
+
+    ``chain`` is the list of trial steps (default: those of ``config``); the
+    envelopes record the steps applied (:attr:`Envelopes.preprocessing`).
+    """
     config = config or PreprocessConfig()
-    outputs = [process_trial(trial, dataset.fs, config, dataset.muscles) for trial in dataset.trials(participant)]
+    chain = build_steps(config) if chain is None else list(chain)
+    check_steps(chain)
+    outputs = [process_trial(trial, dataset.fs, config, dataset.muscles, chain=chain)
+               for trial in dataset.trials(participant)]
     if not outputs:
         raise ValueError(f"participant {participant!r} of dataset {dataset.name!r} has no trials")
     X = np.concatenate([o.X for o in outputs])
@@ -346,7 +269,8 @@ def preprocess_participant(dataset: Dataset, participant: str, config: Preproces
         X, rows, truth = _average_repetitions(X, rows, truth)
     return Envelopes(X=X, rows=rows, muscles=dataset.muscles, truth=truth,
                      true_synergies={participant: np.asarray(synergies)} if synergies is not None else {},
-                     amplitude_scale={participant: scale} if scale is not None else {})
+                     amplitude_scale={participant: scale} if scale is not None else {},
+                     preprocessing=describe(chain) + participant_steps(config))
 
 
 def check(dataset: Dataset, config: PreprocessConfig) -> None:
@@ -380,7 +304,17 @@ def concatenate(parts: list[Envelopes]) -> Envelopes:
         truth={k: _stack_columns([p.truth[k] for p in parts]) for k in keys},
         true_synergies={k: v for p in parts for k, v in p.true_synergies.items()},
         amplitude_scale={k: v for p in parts for k, v in p.amplitude_scale.items()},
+        preprocessing=_same_steps(parts),
     )
+
+
+def _same_steps(parts: list[Envelopes]) -> list[dict]:
+    first = parts[0].preprocessing
+    for part in parts[1:]:
+        if part.preprocessing != first:
+            raise ValueError(f"participants {parts[0].participants} and {part.participants} were preprocessed "
+                             "with different steps; concatenate envelopes of one preprocessing only")
+    return first
 
 
 def _stack_columns(arrays: list[np.ndarray]) -> np.ndarray:
@@ -395,8 +329,8 @@ def _stack_columns(arrays: list[np.ndarray]) -> np.ndarray:
                            if a.shape[1] < width else a for a in arrays])
 
 
-def preprocess(dataset: Dataset, config: PreprocessConfig | dict | None = None, progress: bool = True
-               ) -> Envelopes:
+def preprocess(dataset: Dataset, config: PreprocessConfig | dict | None = None, progress: bool = True,
+               chain=None) -> Envelopes:
     """Preprocess every participant of ``dataset`` into one :class:`Envelopes`.
 
     Participants are processed one at a time, so memory holds one participant's
@@ -410,6 +344,8 @@ def preprocess(dataset: Dataset, config: PreprocessConfig | dict | None = None, 
         A configuration, or a dict of overrides for :meth:`~synlib.preprocess.config.PreprocessConfig.from_dict`.
     progress : bool
         Show a progress bar over participants.
+    chain : list of steps, optional
+        The trial steps to run instead of those of ``config`` (:mod:`synlib.preprocess.chain`).
 
     Examples
     --------
@@ -430,7 +366,9 @@ def preprocess(dataset: Dataset, config: PreprocessConfig | dict | None = None, 
     if not isinstance(config, PreprocessConfig):
         config = PreprocessConfig.from_dict(config)
     check(dataset, config)
-    parts = [preprocess_participant(dataset, participant, config)
+    chain = build_steps(config) if chain is None else list(chain)
+    check_steps(chain)
+    parts = [preprocess_participant(dataset, participant, config, chain)
              for participant in progress_bar(dataset.participants, enabled=progress, desc="preprocess",
                                              unit="participant")]
     return concatenate(parts)
