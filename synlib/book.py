@@ -20,9 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from synlib import paths
-from synlib.plan import Plan, PlanError, Run
+from synlib import declared, paths
+from synlib.plan import BOOK_SCHEMA, Plan, PlanError, Run
 from synlib.results import atomic_write_bytes, os_error_reason
+from synlib.text import yaml_flow
 
 RECORDED_PACKAGES = (
     "synlib", "numpy", "scipy", "pandas", "scikit-learn", "torch", "matplotlib", "seaborn",
@@ -51,17 +52,6 @@ def _group_page(plan: Plan, group: str, runs: list[Run], source: Path) -> str:
     return f"_generated/{plan.name}/{name}"
 
 
-#: Keys of a plan's ``book:`` section.
-BOOK_KEYS = {"part": "caption of the plan's part (default: its title)",
-             "summary": "one paragraph (MyST) for the introduction's list of parts (default: its description)",
-             "before": "narrative pages of book/ (names without .md) placed after the part's opening page",
-             "after": "narrative pages of book/ placed after the part's chapters"}
-
-
-def _yaml_value(value) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
-
-
 def _about_page(plan: Plan, source: Path) -> str:
     """Write the page that opens ``plan``'s part: what it is, its data and the choices it ran with."""
     lines = [f"# {plan.title}", ""]
@@ -77,7 +67,7 @@ def _about_page(plan: Plan, source: Path) -> str:
               f"The plan `{location}` gives every chapter that declares them these parameters (a chapter's "
               "own values, and the profile it was run with, are in the *rerun this chapter* note of its page):",
               "", "| parameter | value |", "| --- | --- |"]
-    lines += [f"| `{name}` | `{_yaml_value(value).replace('|', '/')}` |" for name, value in common.items()]
+    lines += [f"| `{name}` | `{yaml_flow(value).replace('|', '/')}` |" for name, value in common.items()]
     lines += ["", f"It runs {len(plan.runs)} chapter page(s); to rebuild this part alone: "
               f"`make book STUDIES={plan.path.stem}` (or `python -m synlib run {location}` then "
               f"`python -m synlib book {location}`).", ""]
@@ -109,15 +99,13 @@ def check_book_section(plan: Plan, plans: list[Plan], source: Path = paths.BOOK)
     ``before: [shoulder]``, say) are each named with the plan file.
     """
     where = f"{plan.path.name}, book:"
-    unknown = sorted(set(plan.book) - set(BOOK_KEYS))
-    if unknown:
-        raise PlanError(f"{where} unknown keys {unknown}; allowed: " + "; ".join(f"{k} ({v})" for k, v in BOOK_KEYS.items()))
+    try:
+        declared.check_document(plan.book, BOOK_SCHEMA, f"{plan.path.name}, book")
+    except ValueError as exc:
+        raise PlanError(str(exc)) from None
     built = {p.name for p in plans}
     for key in ("before", "after"):
-        pages = plan.book.get(key) or []
-        if not isinstance(pages, list) or not all(isinstance(page, str) for page in pages):
-            raise PlanError(f"{where} {key!r} must be a list of page names (book/<name>.md without .md)")
-        for page in pages:
+        for page in plan.book.get(key) or []:
             path = source / f"{page}.md"
             if not path.is_file():
                 raise PlanError(f"{where} {key} names page {page!r}, but {path} does not exist")

@@ -11,11 +11,10 @@ import os
 import re
 from pathlib import Path
 
-import yaml
-
 from synlib import paths
 from synlib.plan import PlanError, load_plan
 from synlib.results import atomic_write_bytes
+from synlib.text import yaml_flow
 
 __all__ = ["plan_text", "write_plan"]
 
@@ -68,10 +67,6 @@ book:
 """
 
 
-def _flow(value) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
-
-
 def plan_text(name: str, dataset: str, *, title: str | None = None, pre_cut: bool = False,
               activations=ACTIVATIONS, n_participants: int | None = None, location: str | None = None) -> str:
     """The YAML of a new study plan (see the module docstring).
@@ -101,13 +96,13 @@ def plan_text(name: str, dataset: str, *, title: str | None = None, pre_cut: boo
         raise PlanError(f"activations {list(activations)}: choose among {', '.join(ACTIVATIONS)}")
     title = title or name.replace("-", " ").replace("_", " ").capitalize()
     return _TEMPLATE.format(
-        name=name, dataset=dataset, dataset_yaml=_flow(str(dataset)), title=_flow(title),
+        name=name, dataset=dataset, dataset_yaml=yaml_flow(str(dataset)), title=yaml_flow(title),
         location=location or f"studies/{name}.yml",
         description=f"Every chapter of the book on the dataset {dataset}.",
-        preprocess=_flow(PREPROCESS["pre-cut" if pre_cut else "rest"]),
+        preprocess=yaml_flow(PREPROCESS["pre-cut" if pre_cut else "rest"]),
         interpretability=("nmf_similarity   # one participant: no consistency across participants to judge by"
                           if n_participants == 1 else "consistency"),
-        activations=_flow(list(activations)))
+        activations=yaml_flow(list(activations)))
 
 
 def write_plan(name: str, dataset: str, *, folder: Path = paths.STUDIES, force: bool = False, **options) -> Path:

@@ -44,10 +44,50 @@ from typing import Any
 
 import yaml
 
-from synlib import paths
+from synlib import declared, paths
 
-_PLAN_KEYS = {"name", "title", "parameters", "profiles", "runs", "book", "description"}
-_RUN_KEYS = {"id", "notebook", "needs", "parameters", "matrix", "group", "title"}
+_TEXT = {"type": "string"}
+_NAMES = {"type": "array", "items": {"type": "string"}}
+#: A run of a plan (one entry of ``runs``), declared once: each key's type and meaning.
+RUN_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["id", "notebook"],
+    "properties": {
+        "id": {**_TEXT, "description": "the run's name; with a matrix, a pattern such as '03_ae_{encoder}_{decoder}'"},
+        "notebook": {**_TEXT, "description": "notebooks/<name>.py, or a path relative to the plan"},
+        "needs": {**_NAMES, "description": "runs whose results this one reads (wildcards; 'plan:run' for another plan's)"},
+        "parameters": {"type": "object", "description": "this run's own parameters"},
+        "matrix": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1},
+                   "description": "parameter name → non-empty list of values: one run per combination"},
+        "group": {**_TEXT, "description": "runs of one group share an index page in the contents"},
+        "title": {**_TEXT, "description": "the page's title in the contents"},
+    },
+}
+#: A plan's ``book:`` section.
+BOOK_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "part": {**_TEXT, "description": "caption of the plan's part (default: its title)"},
+        "summary": {**_TEXT, "description": "one paragraph (MyST) for the introduction's list of parts "
+                                            "(default: its description)"},
+        "before": {**_NAMES, "description": "narrative pages of book/ (names without .md) placed after the "
+                                           "part's opening page"},
+        "after": {**_NAMES, "description": "narrative pages of book/ placed after the part's chapters"},
+    },
+}
+#: A study plan file, declared once: every key, its type and meaning (checked by :func:`load_plan`).
+PLAN_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["name", "runs"],
+    "properties": {
+        "name": {**_TEXT, "minLength": 1, "description": "results/<name>/ and book/_generated/<name>/"},
+        "title": {**_TEXT, "description": "the title of the part's opening page (default: name)"},
+        "description": {**_TEXT, "description": "the first paragraph of the part's opening page"},
+        "parameters": {"type": "object", "description": "given to every run whose notebook declares them"},
+        "profiles": {"type": "object", "additionalProperties": {"type": "object"},
+                     "description": "named sets of overrides (synlib run --profile NAME)"},
+        "runs": {"type": "array", "items": RUN_SCHEMA, "description": "one entry per chapter page"},
+        "book": {**BOOK_SCHEMA, "description": "where the plan's part sits in the book"},
+    },
+}
 
 
 class PlanError(ValueError):
@@ -105,16 +145,8 @@ def _resolve_notebook(name: str, plan_dir: Path, where: str) -> Path:
 
 
 def _expand(entry: dict, plan_dir: Path, common: dict, where: str) -> list[Run]:
-    unknown = set(entry) - _RUN_KEYS
-    if unknown:
-        raise PlanError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_RUN_KEYS)}")
-    for key in ("id", "notebook"):
-        if key not in entry:
-            raise PlanError(f"{where}: every run needs {key!r}")
     notebook = _resolve_notebook(str(entry["notebook"]), plan_dir, where)
     matrix = entry.get("matrix") or {}
-    if not isinstance(matrix, dict) or not all(isinstance(v, list) and v for v in matrix.values()):
-        raise PlanError(f"{where}: 'matrix' must map parameter names to non-empty lists")
     runs = []
     for combo in itertools.product(*matrix.values()):
         values = dict(zip(matrix, combo))
@@ -145,14 +177,11 @@ def load_plan(path: str | Path) -> Plan:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise PlanError(f"study plan {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise PlanError(f"study plan {path} must be a mapping with 'name' and 'runs'")
-    unknown = set(data) - _PLAN_KEYS
-    if unknown:
-        raise PlanError(f"study plan {path}: unknown keys {sorted(unknown)}; allowed: {sorted(_PLAN_KEYS)}")
-    name = data.get("name")
-    if not name:
-        raise PlanError(f"study plan {path} needs a 'name'")
+    try:
+        declared.check_document(data, PLAN_SCHEMA, f"study plan {path}")
+    except ValueError as exc:
+        raise PlanError(str(exc)) from None
+    name = data["name"]
     try:
         paths.results_dir(str(name))
     except ValueError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["span", "column_label", "table"]
+__all__ = ["span", "column_label", "table", "yaml_flow"]
 
 #: Headers of the columns the chapters show most; any other column reads with spaces for underscores.
 COLUMN_LABELS = {
@@ -31,6 +31,19 @@ def span(values) -> str:
         raise ValueError("span of no values")
     low, high = int(values.min()), int(values.max())
     return str(low) if low == high else f"{low}–{high}"
+
+
+def yaml_flow(value) -> str:
+    """``value`` as YAML on one line (flow style), as a plan or a page quotes it.
+
+    Examples
+    --------
+    >>> yaml_flow({"segmentation": "whole", "tonic": "none"}), yaml_flow("a: b"), yaml_flow(3)
+    ('{segmentation: whole, tonic: none}', "'a: b'", '3')
+    """
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
 
 
 def column_label(name) -> str:

@@ -79,5 +79,5 @@ def test_a_copied_plan_that_keeps_another_parts_page_is_refused_with_the_reason(
                                         "remove 'shoulder' from before"):
         book.check_book_section(plan, [plan])
     plan.book["pages"] = ["x"]
-    with pytest.raises(PlanError, match="unknown keys \\['pages'\\]; allowed: part"):
+    with pytest.raises(PlanError, match="book: unknown key\\(s\\) \\['pages'\\]; allowed: part"):
         book.check_book_section(plan, [plan])

@@ -19,7 +19,6 @@ from synlib.preprocess import (
     process_trial,
 )
 from synlib.preprocess import segment, steps
-from synlib.preprocess import pipeline
 
 FS = 1000.0
 MUSCLES = ("DeltA", "DeltM", "Bic")
@@ -167,7 +166,7 @@ def test_from_dict_rejects_unknown_names_and_lists_the_allowed_ones():
 
 @pytest.mark.parametrize("options, message", [
     ({"lowpass_hz": -5}, "lowpass_hz=-5 must be a positive number"),
-    ({"rectify": "square"}, "rectify='square' is not one of"),
+    ({"rectify": "square"}, "rectify=.square. must be one of .fullwave., .halfwave., .none."),
     ({"time_points": 1}, "time_points=1 must be an integer ≥ 2"),
     ({"tonic_pre_s": [-0.2, -0.4]}, "start < end"),
     ({"segmentation": "whole"}, "segmentation='whole' set tonic='none'"),

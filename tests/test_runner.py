@@ -44,8 +44,12 @@ def test_notebook_parameters_reads_the_tagged_cell():
     "text, message",
     [
         ("name: x\nruns: []\n", "lists no runs"),
-        ("name: x\nrunz: []\n", "unknown keys"),
+        ("name: x\nrunz: []\n", r"unknown key\(s\) \[.runz. \(did you mean .runs.\?\)\]"),
         ("name: x\nruns:\n  - id: a\n    notebook: nowhere.py\n", "not found"),
+        ("name: x\nruns:\n  - id: a\n    notebook: square.py\n    matrix: {value: []}\n",
+         r"bad.yml: runs\[0\]\.matrix\.value: \[\] is not allowed: \[\] should be non-empty"),
+        ("name: x\nruns:\n  - notebook: square.py\n", r"runs\[0\]: missing key 'id' \(the run's name"),
+        ("name: x\nruns:\n  - {id: a, notebook: square.py, needs: b}\n", r"runs\[0\]\.needs: 'b' is not allowed"),
         ("name: x\nruns:\n  - id: a\n    notebook: square.py\n    needs: [b]\n", "matches no run"),
         ("name: ../x\nruns:\n  - id: a\n    notebook: square.py\n", "plain folder name"),
         ("name: x\nruns:\n  - id: a\n    notebook: square.py\n    needs: [a2]\n"

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from synlib import declared
 from synlib.data.model import (
     DataError,
     Dataset,
@@ -49,8 +50,21 @@ METADATA_FILE = "dataset.yml"
 TRIALS_FILE = "trials.csv"
 TRUTH_SYNERGIES_FILE = "truth_synergies.npz"
 TRIAL_FILE_FORMATS = (".csv", ".npy", ".npz", ".mat")
-_METADATA_REQUIRED = ("name", "sampling_rate", "muscles")
-_METADATA_OPTIONAL = ("units", "licence", "citation", "description", "info")
+#: A dataset folder's ``dataset.yml``, declared once: every key, its type and meaning.
+METADATA_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["name", "sampling_rate", "muscles"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "description": "the dataset's name in the book"},
+        "sampling_rate": {"type": "number", "exclusiveMinimum": 0, "description": "EMG samples per second (Hz)"},
+        "muscles": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                    "description": "muscle names, in the column order of every trial file"},
+        "units": {"type": "string", "description": "units of the raw EMG, e.g. mV"},
+        "licence": {"type": "string", "description": "the data's licence"},
+        "citation": {"type": "string", "description": "what to cite for the data"},
+        "description": {"type": "string", "description": "a paragraph on the recordings"},
+        "info": {"type": "object", "description": "free-form entries, shown in the data chapter"},
+    },
+}
 _TABLE_REQUIRED = ("participant", "trial", "condition", "repetition", "file")
 _TABLE_TEXT = ("participant", "trial", "condition", "plane", "file", "sha256")
 _EVENT_PREFIX = "events."
@@ -71,26 +85,14 @@ def _read_metadata(folder: Path) -> dict:
         metadata = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise DataError(f"file {path}: not valid YAML ({exc})") from exc
-    if not isinstance(metadata, dict):
-        raise DataError(f"file {path}: expected a mapping with keys {list(_METADATA_REQUIRED)}")
-    if "license" in metadata and "licence" not in metadata:
+    if isinstance(metadata, dict) and "license" in metadata and "licence" not in metadata:
         metadata["licence"] = metadata.pop("license")
-    missing = [k for k in _METADATA_REQUIRED if k not in metadata]
-    unknown = sorted(set(metadata) - set(_METADATA_REQUIRED) - set(_METADATA_OPTIONAL))
-    if missing or unknown:
-        raise DataError(f"file {path}: " + "; ".join(part for part in (
-            f"missing key(s) {missing}" if missing else "",
-            f"unknown key(s) {unknown} (put free-form entries under 'info:')" if unknown else "") if part)
-            + f". Allowed keys: {list(_METADATA_REQUIRED + _METADATA_OPTIONAL)}")
     try:
-        metadata["sampling_rate"] = float(metadata["sampling_rate"])
-    except (TypeError, ValueError):
-        raise DataError(f"file {path}: sampling_rate {metadata['sampling_rate']!r} must be a number of Hz") from None
-    if not isinstance(metadata["muscles"], list):
-        raise DataError(f"file {path}: muscles must be a list of names, got {metadata['muscles']!r}")
+        declared.check_document(metadata, METADATA_SCHEMA, f"file {path}")
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    metadata["sampling_rate"] = float(metadata["sampling_rate"])
     metadata["muscles"] = check_muscle_names(metadata["muscles"], f"file {path}")
-    if not isinstance(metadata.get("info", {}), dict):
-        raise DataError(f"file {path}: info must be a mapping")
     return metadata
 
 

@@ -27,7 +27,7 @@ import dataclasses
 import importlib
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np

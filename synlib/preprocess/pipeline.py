@@ -244,7 +244,7 @@ def preprocess_participant(dataset: Dataset, participant: str, config: Preproces
     """Preprocess every trial of one participant and normalise amplitude across them.
 
     ``chain`` is the list of trial steps (default: those of ``config``); the
-    envelopes record the steps applied (:attr:`Envelopes.preprocessing`).
+    envelopes record the steps applied (their ``preprocessing``).
     """
     config = config or PreprocessConfig()
     chain = build_steps(config) if chain is None else list(chain)
