@@ -104,8 +104,8 @@ display(Markdown(
 
 # %%
 started = time.perf_counter()
-fit = fit_participants(envelopes, n_components, encoder, decoder, seed_list, test_repetitions=held_out,
-                       device=device, epochs=epochs, **training)
+fit = fit_participants(envelopes, test_repetitions=held_out, device=device, n_components=n_components,
+                       encoder=encoder, decoder=decoder, seeds=seed_list, epochs=epochs, **training)
 train_seconds = time.perf_counter() - started
 results.write_table(fit.table, study, f"ae_fits_{encoder}_{decoder}")
 results.write_arrays(study, f"ae_{encoder}_{decoder}", **fit.arrays)

@@ -69,6 +69,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from synlib import ranks as ranks_module, schema
+from synlib.fits import NMFStudyFit, split_participants
 from synlib.metrics import r2_centred
 
 SOLVERS = ("mu", "hals")
@@ -793,39 +794,10 @@ def compare_with_reference(records, solvers=("mu",), n_restarts: int = 10,
 
 
 # ---------------------------------------------------------------- a study's participants
-@dataclass
-class StudyFit:
-    """NMF fitted to every participant of a study, with held-out evaluation.
-
-    ``table`` has one row per participant × fitted rank with the columns of
-    ``nmf_fits.csv`` (:mod:`synlib.schema`); ``arrays`` holds
-    ``<participant>.k<k>.synergies``, ``.activations_train`` and
-    ``.activations_test`` (the content of ``nmf_synergies.npz``); ``ranks`` is the
-    :func:`synlib.ranks.rank_table` of the study (``nmf_ranks.csv``): which rank
-    each rule picked; ``curve`` is every participant's rank sweep (the content of
-    ``nmf_rank_curve.csv``); ``sweeps`` the :class:`RankSweep` of each
-    participant; ``test_repetitions`` the repetitions held out.
-    """
-
-    table: pd.DataFrame
-    arrays: dict[str, np.ndarray]
-    ranks: pd.DataFrame
-    curve: pd.DataFrame
-    sweeps: dict[str, RankSweep]
-    test_repetitions: list[int]
-
-    def headline(self) -> pd.DataFrame:
-        """The rows of ``table`` at each participant's headline rank."""
-        from synlib.ranks import headline_ranks
-
-        k = headline_ranks(self.ranks)
-        return self.table[self.table["k"] == self.table["participant"].map(k)].reset_index(drop=True)
-
-
-def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: int = 10,
-                     max_iter: int = 1000, rank_rule: str = "r2_0.80", rank_rules=(), rank_offsets=(0,),
-                     sensitivity_participants=None, test_repetitions=None, random_state=0,
-                     **options) -> StudyFit:
+def fit_participants(envelopes, *, participants=None, test_repetitions=None, device="cpu", ranks=None,
+                     n_restarts: int = 10, max_iter: int = 1000, rank_rule: str = "r2_0.80", rank_rules=(),
+                     rank_offsets=(0,), sensitivity_participants=None, random_state=0,
+                     **options) -> NMFStudyFit:
     """Sweep ranks on each participant's training repetitions, apply the rank rules, test on the rest.
 
     Parameters
@@ -834,6 +806,11 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
         The study's envelopes.
     participants : list of str, optional
         Participants to fit, in order (default: all of ``envelopes``).
+    test_repetitions : int or list of int, optional
+        Repetitions held out (default: :func:`synlib.preprocess.envelopes.held_out_repetitions`). Held-out
+        activations are non-negative least squares on the fixed synergies.
+    device : str, default "cpu"
+        PyTorch device of the restarts (``"cuda"`` on a GPU).
     ranks : iterable of int, optional
         Ranks to sweep (default 1 … number of muscles).
     n_restarts, max_iter : int
@@ -848,36 +825,36 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
         Offsets around the headline rank that are fitted too (e.g. ``[-1, 1]``).
     sensitivity_participants : list of str, optional
         The participants fitted at the other rules' ranks and the offsets (default: all).
-    test_repetitions : int or list of int, optional
-        Repetitions held out (default: :func:`synlib.preprocess.envelopes.held_out_repetitions`). Held-out
-        activations are non-negative least squares on the fixed synergies.
     random_state : int
-        Seed of the random starts (the same for every participant).
+        Seed of the random starts (the same for every participant; the ``seed`` of the models).
     **options
-        Passed to :func:`rank_sweep` (``tol``, ``window``, ``device``, ...).
+        Passed to :func:`rank_sweep` (``tol``, ``window``, ``solver``, ...).
+
+    Returns
+    -------
+    synlib.fits.NMFStudyFit
+        The :class:`synlib.fits.StudyFit` of both extractors, with the rank table, the rank
+        curves and each participant's :class:`RankSweep`.
     """
     from synlib import metrics
 
     rules = [ranks_module.check_rule(r) for r in dict.fromkeys([rank_rule, *rank_rules])]
-    held_out = envelopes.held_out(test_repetitions)
+    held_out, splits = split_participants(envelopes, participants, test_repetitions)
     swept = list(ranks) if ranks is not None else list(range(1, len(envelopes.muscles) + 1))
-    participants = list(participants or envelopes.participants)
+    options["device"] = device
     curves, sweeps, parts, picks = [], {}, {}, {}
-    for participant in participants:
-        part = envelopes.select(participant)
-        is_test = part.rows["repetition"].astype(int).isin(held_out).to_numpy()
-        train, test = part.select(mask=~is_test), part.select(mask=is_test)
+    for participant, (train, test) in splits.items():
         cv_groups = train.rows["repetition"].to_numpy() if "cv" in rules else None
         sweep = sweeps[participant] = rank_sweep(train.X, swept, n_restarts, max_iter=max_iter,
                                                  random_state=random_state, cv_groups=cv_groups, **options)
-        truth = part.true_synergies.get(participant)
+        truth = envelopes.true_synergies.get(participant)
         picks[participant] = {rule: ranks_module.rule_rank(sweep, rule, None if truth is None else len(truth))
                               for rule in rules}
         parts[participant] = (train, test, truth)
         curves.append(sweep.curve.assign(participant=participant))
     table = ranks_module.rank_table(picks, rank_rule, rank_offsets, n_muscles=len(envelopes.muscles),
                                          sensitivity_participants=sensitivity_participants)
-    rows, arrays = [], {}
+    rows, arrays, models = [], {}, {}
     for participant, ks in ranks_module.ranks_by_participant(table).items():
         train, test, truth = parts[participant]
         sweep = sweeps[participant]
@@ -886,7 +863,7 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
                 # an offset rank beyond the sweep (k_true + 1 above max_rank)
                 sweep.models[k] = rank_sweep(train.X, [k], n_restarts, max_iter=max_iter,
                                              random_state=random_state, **options).models[k]
-            model = sweep.models[k]
+            model = models[(participant, k, random_state)] = sweep.models[k]
             row = {"participant": participant, "method": "NMF", "encoder": "", "decoder": "", "k": k,
                    "seed": random_state, "r2_train": model.r2_, "r2_global_train": model.r2_global_,
                    "vaf_train": model.vaf_, "r2_test": np.nan, "r2_global_test": np.nan, "vaf_test": np.nan,
@@ -907,5 +884,6 @@ def fit_participants(envelopes, *, participants=None, ranks=None, n_restarts: in
             arrays[schema.fit_key(participant, k, "activations_test")] = activations_test
     curve = pd.concat(curves, ignore_index=True)
     curve = curve[["participant", "k", "restart", "r2_centred", "r2_global", "vaf", "n_iter", "best"]]
-    return StudyFit(table=pd.DataFrame(rows), arrays=arrays, ranks=table, curve=curve, sweeps=sweeps,
-                    test_repetitions=held_out)
+    return NMFStudyFit(table=pd.DataFrame(rows), arrays=arrays, models=models, test_repetitions=held_out,
+                       test_rows={p: test.rows for p, (_, test) in splits.items()}, ranks=table, curve=curve,
+                       sweeps=sweeps)

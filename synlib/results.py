@@ -3,6 +3,7 @@
 Tables and archives that :mod:`synlib.schema` declares are checked against their
 schema on write and on read: a missing, misspelt or mistyped column, or an
 unknown array key, is refused with the file and the column or key named.
+
 Every file is written atomically (a temporary file in the same folder, then
 ``os.replace``), so an interrupted run never leaves a half-written table that a
 later chapter could read.

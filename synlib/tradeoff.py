@@ -165,14 +165,6 @@ def _fit_array(arrays: dict, source: str, participant: str, k: int, field: str, 
     return arrays[key]
 
 
-def _saturation(values, activation: str, tol: float) -> float:
-    if activation in metrics.ACTIVATION_BOUNDS:   # the built-in activations need no torch
-        return metrics.saturation_fraction(values, activation, tol)
-    from synlib.autoencoder.activations import saturation_fraction
-
-    return saturation_fraction(values, activation, tol)
-
-
 def _row_measures(W, C_train, C_test, W_nmf, C_nmf_test) -> dict[str, float]:
     hungarian = metrics.match_synergies(W, W_nmf)
     return {
@@ -295,6 +287,9 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
                      "effective_similarity": 1.0})
         synergies.append(W)
         activations.append(C)
+    if ae_names:
+        # the registry knows the bounds of every activation, added ones too
+        from synlib.autoencoder.activations import saturation_fraction
     for name in ae_names:
         encoder, decoder = _AE_FITS.match(name).values()
         fits = _read_fits(study, name)
@@ -312,8 +307,8 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
             try:
                 measures = _row_measures(W, ae_at("activations_train"), C,
                                          nmf_at(p, k, "synergies"), nmf_at(p, k, "activations_test"))
-                measures["hidden_saturation"] = _saturation(ae_at("hidden_test"), encoder, saturation_tol)
-                measures["output_saturation"] = _saturation(ae_at("output_test"), decoder, saturation_tol)
+                measures["hidden_saturation"] = saturation_fraction(ae_at("hidden_test"), encoder, saturation_tol)
+                measures["output_saturation"] = saturation_fraction(ae_at("output_test"), decoder, saturation_tol)
             except ValueError as exc:
                 raise ValueError(f"{source}, participant {p}, rank {k}, seed {seed} "
                                  f"(against {nmf_source}): {exc}") from exc

@@ -337,7 +337,8 @@ def test_fitting_pairs_together_equals_fitting_each_pair():
     together = fit_pairs(envelopes, ranks, pairs, [0, 1], epochs=30)
     assert list(together) == pairs
     for encoder, decoder in pairs:
-        alone = fit_participants(envelopes, ranks, encoder, decoder, [0, 1], epochs=30)
+        alone = fit_participants(envelopes, n_components=ranks, encoder=encoder, decoder=decoder, seeds=[0, 1],
+                                 epochs=30)
         fit = together[(encoder, decoder)]
         pd.testing.assert_frame_equal(fit.table, alone.table)
         assert sorted(fit.arrays) == sorted(alone.arrays)
@@ -356,8 +357,8 @@ def test_chapter_summaries_of_a_fit_cover_every_headline_model():
     rng = np.random.default_rng(4)
     X = rng.random((240, 6)) @ rng.random((6, 6))
     rows = pd.DataFrame({"participant": np.repeat(["p1", "p2"], 120), "repetition": np.tile(np.repeat([1, 2, 3], 40), 2)})
-    fit = fit_participants(Envelopes(X, rows, tuple("abcdef")), {"p1": [2, 3], "p2": 3}, "tanh", "sigmoid", [0, 1],
-                           epochs=20)
+    fit = fit_participants(Envelopes(X, rows, tuple("abcdef")), n_components={"p1": [2, 3], "p2": 3},
+                           encoder="tanh", decoder="sigmoid", seeds=[0, 1], epochs=20)
     headline = {"p1": 2, "p2": 3}
     curves = loss_curves(fit, headline)
     assert len(curves) == 4 * 20 and set(curves.groupby(["participant", "seed"]).size()) == {20}

@@ -458,3 +458,25 @@ def test_both_extractors_share_one_held_out_rule_that_holds_out_nothing_from_one
         assert table[["r2_test", "r2_global_test", "vaf_test"]].isna().all().all()
     with pytest.raises(ValueError, match=r"test repetitions \[2\] not all present; repetitions are \[1\]"):
         envelopes.split([2])
+
+
+def test_both_extractors_fit_participants_with_one_signature_and_give_one_shape():
+    from synlib import datasets
+    from synlib.autoencoder import study
+    from synlib.fits import StudyFit
+    from synlib import nmf
+
+    envelopes = preprocess(datasets.load("simulated", n_participants=2, n_repetitions=2), progress=False)
+    common = {"participants": ["P02"], "test_repetitions": [1], "device": "cpu"}
+    fits = {"NMF": nmf.fit_participants(envelopes, ranks=[3], n_restarts=1, max_iter=20, rank_rule="r2_0.10",
+                                        random_state=4, **common),
+            "AE": study.fit_participants(envelopes, n_components={"P02": 3}, encoder="relu", decoder="tanh",
+                                         seeds=[4], epochs=5, **common)}
+    for method, fit in fits.items():
+        assert isinstance(fit, StudyFit), method
+        assert fit.test_repetitions == [1] and list(fit.test_rows) == ["P02"], method
+        assert set(fit.test_rows["P02"]["repetition"]) == {1}, method
+        assert list(fit.models) == [("P02", 3, 4)], method
+        assert fit.table[["participant", "k", "seed"]].values.tolist() == [["P02", 3, 4]], method
+        n_test = len(fit.test_rows["P02"])
+        assert fit.arrays[f"P02.k3{'.s4' if method == 'AE' else ''}.activations_test"].shape == (n_test, 3)

@@ -49,13 +49,14 @@ def test_autoencoder_fits_every_rank_and_refuses_ranks_beyond_the_muscles():
     rows = pd.DataFrame({"participant": np.repeat(["p1", "p2"], 120),
                          "repetition": np.tile(np.repeat([1, 2, 3], 40), 2)})
     envelopes = Envelopes(X, rows, tuple("abcdef"))
-    fit = fit_participants(envelopes, {"p1": [2, 3], "p2": 3}, "relu", "tanh", [0, 1], epochs=10)
+    fit = fit_participants(envelopes, n_components={"p1": [2, 3], "p2": 3}, encoder="relu", decoder="tanh",
+                           seeds=[0, 1], epochs=10)
     assert sorted(zip(fit.table["participant"], fit.table["k"], fit.table["seed"])) == [
         ("p1", 2, 0), ("p1", 2, 1), ("p1", 3, 0), ("p1", 3, 1), ("p2", 3, 0), ("p2", 3, 1)]
     assert "p1.k2.s1.effective_synergies" in fit.arrays
     assert fit.table["dead_units"].between(0, 1).all() and fit.table["effective_similarity"].between(-1, 1).all()
     with pytest.raises(ValueError, match=r"1 … 6.*'p2': \[7\]"):
-        fit_participants(envelopes, {"p1": 2, "p2": 7}, "relu", "tanh", [0], epochs=10)
+        fit_participants(envelopes, n_components={"p1": 2, "p2": 7}, encoder="relu", decoder="tanh", epochs=10)
 
 
 def test_another_plans_run_can_be_needed(tmp_path):

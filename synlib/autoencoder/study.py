@@ -10,44 +10,22 @@ way the NMF chapter does, so the trade-off chapter can put them side by side.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
 import pandas as pd
 
 from synlib import metrics, schema
+from synlib.fits import StudyFit, split_participants
 from synlib.autoencoder.effective import effective_synergies
 from synlib.autoencoder.trainer import train_autoencoders
 
-__all__ = ["StudyFit", "check_pair", "seed_list", "fit_participants", "fit_pairs", "fit_warnings",
+__all__ = ["check_pair", "seed_list", "fit_participants", "fit_pairs", "fit_warnings",
            "loss_curves", "seed_stability", "nmf_matching", "value_problems"]
 
 #: A model whose training loss still fell by more than this over the last tenth of training is flagged
 #: as not converged (ours).
 MAX_LOSS_DROP = 0.05
-
-
-@dataclass
-class StudyFit:
-    """The fits of one activation pair.
-
-    Attributes
-    ----------
-    table : DataFrame
-        One row per participant × rank × seed with the columns of ``ae_fits_<encoder>_<decoder>.csv``.
-    arrays : dict of str to ndarray
-        ``<participant>.k<k>.s<seed>.<field>`` → array, the content of ``ae_<encoder>_<decoder>.npz``.
-    models : dict of (str, int, int) to Autoencoder
-        The fitted estimators by (participant, rank, seed).
-    test_rows : dict of str to DataFrame
-        The row table of each participant's held-out rows (in the order of the ``*_test`` arrays).
-    """
-
-    table: pd.DataFrame
-    arrays: dict[str, np.ndarray]
-    models: dict
-    test_rows: dict[str, pd.DataFrame]
 
 
 def check_pair(encoder: str, decoder: str) -> str:
@@ -100,32 +78,39 @@ def _ranks(n_components, participant) -> list[int]:
     return [int(k) for k in ks]
 
 
-def fit_participants(envelopes, n_components: Mapping[str, int | Sequence[int]], encoder: str, decoder: str,
-                     seeds: Sequence[int], test_repetitions=None, device="auto", **options) -> StudyFit:
+def fit_participants(envelopes, *, participants=None, test_repetitions=None, device="auto",
+                     n_components: Mapping[str, int | Sequence[int]], encoder: str, decoder: str,
+                     seeds: Sequence[int] = (0,), **options) -> StudyFit:
     """Train the pair ``encoder``/``decoder`` on every participant and evaluate on held-out repetitions.
 
     Parameters
     ----------
     envelopes : synlib.preprocess.envelopes.Envelopes
-        The study's envelopes (all participants to fit).
+        The study's envelopes.
+    participants : list of str, optional
+        Participants to fit, in order (default: all of ``envelopes``).
+    test_repetitions : int, list of int or None
+        Held-out repetitions; ``None`` = :func:`synlib.preprocess.envelopes.held_out_repetitions`
+        (the last one, none for single-repetition data: the test columns are then NaN).
+    device : str, default "auto"
+        PyTorch device (``"auto"``: CUDA when there is one).
     n_components : dict
         Participant → number of synergies, or a list of them (one model per rank).
     encoder, decoder : str
         Activation names.
     seeds : list of int
         One model per participant, rank and seed.
-    test_repetitions : int, list of int or None
-        Held-out repetitions; ``None`` = :func:`synlib.preprocess.envelopes.held_out_repetitions`
-        (the last one, none for single-repetition data: the test columns are then NaN).
-    device, **options
+    **options
         Passed to :func:`synlib.autoencoder.trainer.train_autoencoders` (epochs, lr, ...).
 
     Returns
     -------
-    StudyFit
+    synlib.fits.StudyFit
+        The shape :func:`synlib.nmf.fit_participants` returns too.
     """
     pair = (encoder, decoder)
-    return fit_pairs(envelopes, n_components, [pair], seeds, test_repetitions, device, **options)[pair]
+    return fit_pairs(envelopes, n_components, [pair], seeds, test_repetitions, device, participants=participants,
+                     **options)[pair]
 
 
 def _loss_drop(curve: np.ndarray) -> float:
@@ -135,7 +120,7 @@ def _loss_drop(curve: np.ndarray) -> float:
 
 
 def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs: Sequence[tuple[str, str]],
-              seeds: Sequence[int], test_repetitions=None, device="auto", **options) -> dict:
+              seeds: Sequence[int], test_repetitions=None, device="auto", participants=None, **options) -> dict:
     """:func:`fit_participants` for several activation pairs, all trained in one batch.
 
     One batch lets the trainer keep each participant's data in cache for every
@@ -144,7 +129,8 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
     :class:`StudyFit`; the fits are those of :func:`fit_participants` for each
     pair (models do not interact).
     """
-    participants = envelopes.participants
+    held_out, splits = split_participants(envelopes, participants, test_repetitions)
+    participants = list(splits)
     missing = [p for p in participants if p not in n_components]
     if missing:
         raise ValueError(f"no number of synergies for participants {missing}; "
@@ -155,8 +141,6 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
     bad = {p: ks for p, ks in bad.items() if ks}
     if bad:
         raise ValueError(f"ranks must lie in 1 … {m} (the number of muscles); out of range: {bad}")
-    held_out = envelopes.held_out(test_repetitions)
-    splits = {p: envelopes.select(p).split(held_out) for p in participants}
     seeds = [int(s) for s in seeds]
     pairs = [tuple(pair) for pair in pairs]
     datasets = [(p, k) for p in participants for k in ranks[p]]
@@ -191,8 +175,8 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
         }.items()})
         fitted[(p, k, seed)] = ae
     test_rows = {p: splits[p][1].rows for p in participants}
-    return {pair: StudyFit(table=pd.DataFrame(rows), arrays=arrays, models=fitted, test_rows=test_rows)
-            for pair, (rows, arrays, fitted) in fits.items()}
+    return {pair: StudyFit(table=pd.DataFrame(rows), arrays=arrays, models=fitted, test_repetitions=held_out,
+                           test_rows=test_rows) for pair, (rows, arrays, fitted) in fits.items()}
 
 
 def loss_curves(fit: StudyFit, headline_k: Mapping[str, int]) -> pd.DataFrame:
