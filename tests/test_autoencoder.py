@@ -287,6 +287,20 @@ def test_bad_training_options_are_named(options, message):
         TrainingOptions(**options)
 
 
+@pytest.mark.parametrize("options,message", [
+    ({"epochs": 0}, r"'epochs' parameter of Autoencoder must be an int in the range \[1, inf\)\. Got 0"),
+    ({"lr": -1}, r"'lr' parameter of Autoencoder must be a float in the range \(0.0, inf\)"),
+    ({"nonneg_decoder": 1}, r"'nonneg_decoder' parameter of Autoencoder must be an instance of 'bool'"),
+    ({"n_components": 0}, r"'n_components' parameter of Autoencoder must be an int in the range \[1, inf\)"),
+])
+def test_the_estimator_refuses_a_bad_parameter_before_training(options, message, monkeypatch):
+    from synlib.autoencoder import model
+
+    monkeypatch.setattr(model, "fit_batch", lambda *a, **k: pytest.fail("trained despite a bad parameter"))
+    with pytest.raises(ValueError, match=message):
+        Autoencoder(**{"n_components": 2, **options}).fit(synergy_data())
+
+
 def test_bad_data_are_named():
     X = synergy_data()
     with pytest.raises(ValueError, match="dataset 1: non-finite value at row 4, muscle column 2"):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from synlib.autoencoder.activations import get_activation
-from synlib.autoencoder.fitting import FitResult, TrainingOptions, fit_batch
+from synlib.autoencoder.fitting import OPTIMIZER_DEFAULTS, FitResult, TrainingOptions, fit_batch
 
 __all__ = ["Autoencoder"]
 
@@ -92,6 +95,24 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     True
     """
 
+    # encoder and decoder are checked against the registry at fit (activations may be added at run time)
+    _parameter_constraints: dict = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "encoder": [str], "decoder": [str],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZER_DEFAULTS))],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "nonneg_decoder": ["boolean"],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "early_stopping": [Interval(numbers.Integral, 1, None, closed="left"), dict, None],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "optimizer_options": [dict, None],
+        "use_bias": ["boolean"],
+        "bn_eps": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
     def __init__(
         self,
         n_components,
@@ -127,6 +148,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.use_bias = use_bias
         self.bn_eps = bn_eps
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train on ``X`` (samples × muscles)."""
         if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
