@@ -171,8 +171,8 @@ if has_truth:
 
 # %%
 if has_truth and {"target", "plane"} <= set(table) and table[["onset", "offset"]].notna().all().all():
-    profiles = plots.activation_profiles(trials, data.fs, names=info.get("synergy_names"))
-    plots.plot_activation_profiles(profiles);
+    profiles = plots.true_activation_profiles(trials, data.fs, names=info.get("synergy_names"))
+    plots.plot_true_activation_profiles(profiles);
 
 # %% [markdown]
 # The next chapter turns the raw EMG into envelopes with the authors' group's preprocessing and, for

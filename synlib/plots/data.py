@@ -142,7 +142,7 @@ def plot_synergies_across_participants(table: pd.DataFrame, muscles: Sequence[st
     return grid
 
 
-def activation_profiles(trials: Sequence[Trial], fs: float, n_points: int = 50,
+def true_activation_profiles(trials: Sequence[Trial], fs: float, n_points: int = 50,
                         names: Sequence[str] | None = None) -> pd.DataFrame:
     """True activations time-normalised between movement onset and offset, one tidy row per point.
 
@@ -165,10 +165,10 @@ def activation_profiles(trials: Sequence[Trial], fs: float, n_points: int = 50,
     return pd.concat(frames, ignore_index=True)
 
 
-def plot_activation_profiles(profiles: pd.DataFrame) -> plt.Figure:
+def plot_true_activation_profiles(profiles: pd.DataFrame) -> plt.Figure:
     """Mean activation over repetitions, by target (colour), plane (column) and synergy (row).
 
-    ``profiles`` is the table of :func:`activation_profiles`.
+    ``profiles`` is the table of :func:`true_activation_profiles`.
     """
     means = profiles.groupby(["synergy", "plane", "target", "time"])["activation"].mean()
     synergies = list(dict.fromkeys(profiles["synergy"]))
