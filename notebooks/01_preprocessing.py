@@ -37,7 +37,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 import synlib.preprocess as prep
-from synlib import datasets, text
+from synlib import datasets, results, text
 from synlib.plots import preprocessing as plots
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -206,5 +206,5 @@ else:
 # synergies are written to the study's results; the NMF and autoencoder chapters read them from there.
 
 # %%
-envelopes.save(study)
+results.save_envelopes(envelopes, study)
 envelopes.rows.head()

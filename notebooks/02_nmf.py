@@ -79,14 +79,13 @@ from myst_nb import glue
 from synlib import metrics, ranks as rank_rules_module, results, text
 from synlib.nmf import SOLVER_NAMES, fit_participants
 from synlib.plots import synergies as plots
-from synlib.preprocess import Envelopes
 from synlib.tradeoff import select_participants
 
 sns.set_theme(style="whitegrid", context="notebook")
 for rule in [rank_rule, *rank_rules, *reported_rules]:
     rank_rules_module.check_rule(rule)
 
-envelopes = Envelopes.load(study)
+envelopes = results.load_envelopes(study)
 chosen_participants = select_participants(envelopes.participants, participants)
 muscles = list(envelopes.muscles)
 repetitions = sorted(int(r) for r in envelopes.rows["repetition"].unique())

@@ -69,14 +69,13 @@ from synlib.autoencoder.study import (check_pair, fit_participants, fit_warnings
                                       seed_list, seed_stability, value_problems)
 from synlib.plots import synergies as synergy_plots
 from synlib.plots import training as plots
-from synlib.preprocess import Envelopes
 from synlib.tradeoff import select_participants
 
 sns.set_theme(style="whitegrid", context="notebook")
 label = check_pair(encoder, decoder)
 seed_list = seed_list(seed, seeds)
 
-envelopes = Envelopes.load(study, truth=False)   # the true synergies only: the pages compare synergies
+envelopes = results.load_envelopes(study, truth=False)   # the true synergies only: the pages compare synergies
 nmf_fits = results.read_table(study, "nmf_fits")
 nmf_arrays = results.read_arrays(study, "nmf_synergies")
 rank_table = results.read_table(study, "nmf_ranks")

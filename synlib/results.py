@@ -161,3 +161,27 @@ def read_arrays(study: str, name: str, keep=None) -> dict[str, np.ndarray]:
         if spec is not None:
             spec.check(data.files, path)
         return {key: data[key] for key in data.files if keep is None or keep(key)}
+
+
+def save_envelopes(envelopes, study: str) -> None:
+    """Write ``envelopes.npz``, ``envelope_rows.csv`` and ``preprocess_steps.csv`` of ``study`` atomically.
+
+    ``envelopes`` is a :class:`synlib.preprocess.envelopes.Envelopes`.
+    """
+    arrays, rows, steps = envelopes.to_parts()
+    write_table(rows, study, "envelope_rows")
+    write_table(steps, study, "preprocess_steps")
+    write_arrays(study, "envelopes", **arrays)
+
+
+def load_envelopes(study: str, truth: bool = True):
+    """The :class:`~synlib.preprocess.envelopes.Envelopes` that :func:`save_envelopes` wrote for ``study``.
+
+    ``truth=False`` leaves the row-aligned truth arrays unread, which a chapter
+    that needs only the matrix and the true synergies does: on the simulated
+    study they are most of the file.
+    """
+    from synlib.preprocess.envelopes import Envelopes
+
+    arrays = read_arrays(study, "envelopes", keep=None if truth else lambda key: not key.startswith("truth."))
+    return Envelopes.from_parts(arrays, read_table(study, "envelope_rows"), read_table(study, "preprocess_steps"))

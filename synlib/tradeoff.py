@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -265,83 +266,18 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
     -------
     DataFrame
     """
-    ae_names = ae_tables_on_disk(study)
-    if not ae_names:
-        raise FileNotFoundError(f"study {study!r} has no ae_fits_<encoder>_<decoder>.csv in "
-                                f"{paths.results_dir(study)}; run the autoencoder chapter first")
-    nmf = _read_fits(study, "nmf_fits")
-    keep = select_participants(nmf["participant"], participants)
-    rank_rows = results.read_table(study, "nmf_ranks")
-    rank_rows = rank_rows[rank_rows["participant"].astype(str).isin(keep)]
-    nmf_arrays = results.read_arrays(study, "nmf_synergies")
-    nmf_source = str(results.arrays_path(study, "nmf_synergies"))
-
-    nmf_at = partial(_fit_array, nmf_arrays, nmf_source)
-
-    rows, synergies, activations = [], [], []
-    for _, fit in nmf[nmf["participant"].isin(keep)].iterrows():
-        p, k = fit["participant"], fit["k"]
-        W, C = nmf_at(p, k, "synergies"), nmf_at(p, k, "activations_test")
-        measures = _row_measures(W, nmf_at(p, k, "activations_train"), C, W, C)
-        rows.append({**fit.to_dict(), **measures, "hidden_saturation": np.nan, "output_saturation": np.nan,
-                     "effective_similarity": 1.0})
-        synergies.append(W)
-        activations.append(C)
-    if ae_names:
-        # the registry knows the bounds of every activation, added ones too
-        from synlib.autoencoder.activations import saturation_fraction
-    for name in ae_names:
-        encoder, decoder = _AE_FITS.match(name).values()
-        fits = _read_fits(study, name)
-        wrong = fits[(fits["encoder"] != encoder) | (fits["decoder"] != decoder)]
-        if len(wrong):
-            raise ValueError(f"{results.table_path(study, name)} holds rows of the pair "
-                             f"{wrong['encoder'].iloc[0]}/{wrong['decoder'].iloc[0]}, not {encoder}/{decoder}")
-        archive = schema.ARRAYS["ae"].file_name(encoder=encoder, decoder=decoder)
-        arrays = results.read_arrays(study, archive)
-        source = str(results.arrays_path(study, archive))
-        for _, fit in fits[fits["participant"].isin(keep)].iterrows():
-            p, k, seed = fit["participant"], int(fit["k"]), int(fit["seed"])
-            ae_at = partial(_fit_array, arrays, source, p, k, seed=seed)
-            W, C = ae_at("synergies"), ae_at("activations_test")
-            try:
-                measures = _row_measures(W, ae_at("activations_train"), C,
-                                         nmf_at(p, k, "synergies"), nmf_at(p, k, "activations_test"))
-                measures["hidden_saturation"] = saturation_fraction(ae_at("hidden_test"), encoder, saturation_tol)
-                measures["output_saturation"] = saturation_fraction(ae_at("output_test"), decoder, saturation_tol)
-            except ValueError as exc:
-                raise ValueError(f"{source}, participant {p}, rank {k}, seed {seed} "
-                                 f"(against {nmf_source}): {exc}") from exc
-            rows.append({**fit.to_dict(), **measures})
-            synergies.append(W)
-            activations.append(C)
-
-    table = pd.DataFrame(rows)
-    table["config"] = [config_label(m, e, d) for m, e, d in zip(table["method"], table["encoder"], table["decoder"])]
+    _, rank_rows, fits = read_study_fits(study, participants)
+    table, synergies, activations = _measured(fits, saturation_tol)
+    nmf_at = fits[0].at
     table["nmf_similarity_chance"] = [
         metrics.chance_similarity(lambda A, B: metrics.match_synergies(A, B).mean, W, nmf_at(p, k, "synergies"),
                                   n_draws=chance_draws, random_state=i)
         for i, (W, p, k) in enumerate(zip(synergies, table["participant"], table["k"]))]
     if true_synergies is not None:
-        truth = [true_synergies[p] for p in table["participant"]]
-        table["truth_similarity"] = [metrics.truth_similarity(W, T) for W, T in zip(synergies, truth)]
-        table["truth_precision"] = [metrics.truth_precision(W, T) for W, T in zip(synergies, truth)]
-        for measure in ("truth_similarity", "truth_precision"):
-            function = getattr(metrics, measure)
-            table[CHANCE[measure]] = [metrics.chance_similarity(function, W, T, n_draws=chance_draws, random_state=i)
-                                      for i, (W, T) in enumerate(zip(synergies, truth))]
-    if true_activations_test is not None:
-        if true_synergies is None:
-            raise ValueError("true_activations_test needs true_synergies to pair the activations")
-        table["truth_activation_correlation"] = [
-            metrics.activation_truth_correlation(C, true_activations_test[p], W, true_synergies[p])
-            for C, W, p in zip(activations, synergies, table["participant"])]
-        if directions_test is not None:
-            table["direction_error"] = [
-                metrics.direction_error(_condition_means(C, *directions_test[p]),
-                                        _condition_means(true_activations_test[p], *directions_test[p]),
-                                        W, true_synergies[p], directions_test[p][1])
-                for C, W, p in zip(activations, synergies, table["participant"])]
+        _add_truth_measures(table, synergies, activations, true_synergies, true_activations_test, directions_test,
+                            chance_draws)
+    elif true_activations_test is not None:
+        raise ValueError("true_activations_test needs true_synergies to pair the activations")
     # one row per rule label that stands for the fitted rank
     labelled = table.reset_index().merge(rank_rows[["participant", "k", "rule", "headline", "offset"]],
                                          on=["participant", "k"], how="inner")
@@ -350,6 +286,114 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
     labelled = labelled.drop(columns="index")
     labelled["consistency"] = _add_consistency(labelled, by_row)
     return _add_seed_measures(labelled, by_row)
+
+
+@dataclass
+class ConfigFits:
+    """The fits of one configuration (NMF or one activation pair) as a study folder holds them.
+
+    ``table`` has the rows of the selected participants; ``at(participant, k, field, seed=None)``
+    returns one of its arrays (naming ``source`` when the key is missing).
+    """
+
+    table: pd.DataFrame
+    at: Callable[..., np.ndarray]
+    source: str
+    encoder: str = ""
+    decoder: str = ""
+
+
+def read_study_fits(study: str, participants=None) -> tuple[list[str], pd.DataFrame, list[ConfigFits]]:
+    """The participants kept, their rows of ``nmf_ranks.csv`` and the fits of NMF then of every pair.
+
+    Reads what chapters 2 and 3 wrote (:mod:`synlib.schema`); a fits table that
+    holds another pair's rows than its name says is refused.
+    """
+    ae_names = ae_tables_on_disk(study)
+    if not ae_names:
+        raise FileNotFoundError(f"study {study!r} has no ae_fits_<encoder>_<decoder>.csv in "
+                                f"{paths.results_dir(study)}; run the autoencoder chapter first")
+    nmf = _read_fits(study, "nmf_fits")
+    keep = select_participants(nmf["participant"], participants)
+    rank_rows = results.read_table(study, "nmf_ranks")
+    rank_rows = rank_rows[rank_rows["participant"].astype(str).isin(keep)]
+    nmf_source = str(results.arrays_path(study, "nmf_synergies"))
+    configs = [ConfigFits(nmf[nmf["participant"].isin(keep)],
+                          partial(_fit_array, results.read_arrays(study, "nmf_synergies"), nmf_source), nmf_source)]
+    for name in ae_names:
+        encoder, decoder = _AE_FITS.match(name).values()
+        fits = _read_fits(study, name)
+        wrong = fits[(fits["encoder"] != encoder) | (fits["decoder"] != decoder)]
+        if len(wrong):
+            raise ValueError(f"{results.table_path(study, name)} holds rows of the pair "
+                             f"{wrong['encoder'].iloc[0]}/{wrong['decoder'].iloc[0]}, not {encoder}/{decoder}")
+        archive = schema.ARRAYS["ae"].file_name(encoder=encoder, decoder=decoder)
+        source = str(results.arrays_path(study, archive))
+        configs.append(ConfigFits(fits[fits["participant"].isin(keep)],
+                                  partial(_fit_array, results.read_arrays(study, archive), source), source,
+                                  encoder, decoder))
+    return keep, rank_rows, configs
+
+
+def _measured(configs: list[ConfigFits], saturation_tol: float) -> tuple[pd.DataFrame, list, list]:
+    """The fit rows with the measures of their arrays, and each row's synergies and held-out activations."""
+    # the registry knows the bounds of every activation, added ones too
+    from synlib.autoencoder.activations import saturation_fraction
+
+    nmf, *pairs = configs
+    rows, synergies, activations = [], [], []
+    for _, fit in nmf.table.iterrows():
+        p, k = fit["participant"], fit["k"]
+        W, C = nmf.at(p, k, "synergies"), nmf.at(p, k, "activations_test")
+        measures = _row_measures(W, nmf.at(p, k, "activations_train"), C, W, C)
+        rows.append({**fit.to_dict(), **measures, "hidden_saturation": np.nan, "output_saturation": np.nan,
+                     "effective_similarity": 1.0})
+        synergies.append(W)
+        activations.append(C)
+    for pair in pairs:
+        for _, fit in pair.table.iterrows():
+            p, k, seed = fit["participant"], int(fit["k"]), int(fit["seed"])
+            ae_at = partial(pair.at, p, k, seed=seed)
+            W, C = ae_at("synergies"), ae_at("activations_test")
+            try:
+                measures = _row_measures(W, ae_at("activations_train"), C,
+                                         nmf.at(p, k, "synergies"), nmf.at(p, k, "activations_test"))
+                measures["hidden_saturation"] = saturation_fraction(ae_at("hidden_test"), pair.encoder,
+                                                                    saturation_tol)
+                measures["output_saturation"] = saturation_fraction(ae_at("output_test"), pair.decoder,
+                                                                    saturation_tol)
+            except ValueError as exc:
+                raise ValueError(f"{pair.source}, participant {p}, rank {k}, seed {seed} "
+                                 f"(against {nmf.source}): {exc}") from exc
+            rows.append({**fit.to_dict(), **measures})
+            synergies.append(W)
+            activations.append(C)
+    table = pd.DataFrame(rows)
+    table["config"] = [config_label(m, e, d) for m, e, d in zip(table["method"], table["encoder"], table["decoder"])]
+    return table, synergies, activations
+
+
+def _add_truth_measures(table, synergies, activations, true_synergies, true_activations_test, directions_test,
+                        chance_draws: int) -> None:
+    """The columns that compare each row with the simulated truth (and their chance levels), in place."""
+    truth = [true_synergies[p] for p in table["participant"]]
+    table["truth_similarity"] = [metrics.truth_similarity(W, T) for W, T in zip(synergies, truth)]
+    table["truth_precision"] = [metrics.truth_precision(W, T) for W, T in zip(synergies, truth)]
+    for measure in ("truth_similarity", "truth_precision"):
+        function = getattr(metrics, measure)
+        table[CHANCE[measure]] = [metrics.chance_similarity(function, W, T, n_draws=chance_draws, random_state=i)
+                                  for i, (W, T) in enumerate(zip(synergies, truth))]
+    if true_activations_test is None:
+        return
+    table["truth_activation_correlation"] = [
+        metrics.activation_truth_correlation(C, true_activations_test[p], W, true_synergies[p])
+        for C, W, p in zip(activations, synergies, table["participant"])]
+    if directions_test is not None:
+        table["direction_error"] = [
+            metrics.direction_error(_condition_means(C, *directions_test[p]),
+                                    _condition_means(true_activations_test[p], *directions_test[p]),
+                                    W, true_synergies[p], directions_test[p][1])
+            for C, W, p in zip(activations, synergies, table["participant"])]
 
 
 def _condition_means(C: np.ndarray, condition: np.ndarray, directions: np.ndarray) -> np.ndarray:
@@ -382,11 +426,9 @@ def study_truth(study: str, test_repetitions=None) -> dict:
     simulated data returns ``true_synergies``, ``true_activations_test`` and, for
     the reaching design (rows with ``plane`` and ``target``), ``directions_test``.
     """
-    from synlib.preprocess import Envelopes
-
     if not results.arrays_path(study, "envelopes").exists():
         return {}
-    envelopes = Envelopes.load(study)
+    envelopes = results.load_envelopes(study)
     if not envelopes.true_synergies:
         return {}
     _, test = envelopes.split(envelopes.held_out(test_repetitions))

@@ -9,7 +9,8 @@ from pathlib import Path
 import jupytext
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
-# results.write_table(frame, study, "<name>") / results.write_arrays(study, "<name>", ...) / envelopes.save(study)
+# results.write_table(frame, study, "<name>") / results.write_arrays(study, "<name>", ...) /
+# results.save_envelopes(envelopes, study)
 WRITERS = {"write_table": 2, "write_arrays": 1}
 
 
@@ -26,7 +27,7 @@ def _written(tree: ast.Module) -> set[str]:
                 arg = node.args[WRITERS[node.func.attr]]
                 # an f-string's literal part names the file family (e.g. "ae_fits_{encoder}_{decoder}")
                 names.add(ast.unparse(arg).strip("'\"f"))
-            elif node.func.attr == "save" and ast.unparse(node.func.value) == "envelopes":
+            elif node.func.attr == "save_envelopes":
                 names.add("envelopes")
     return names
 
@@ -56,7 +57,7 @@ def test_every_results_file_a_notebook_writes_is_declared_with_that_notebook_as_
     found = {}
     for path in NOTEBOOKS:
         for name in _written(_code(path)):
-            # Envelopes.save writes the envelope matrix, its row table and the steps that made it
+            # save_envelopes writes the envelope matrix, its row table and the steps that made it
             for written in (["envelopes", "envelope_rows", "preprocess_steps"] if name == "envelopes" else [name]):
                 found[written] = path.stem
     undeclared = sorted(set(found) - set(declared))

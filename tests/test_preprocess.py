@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synlib import datasets
+from synlib import datasets, results
 from synlib.data import Dataset, Trial
 from synlib.preprocess import (
-    Envelopes,
     PreprocessConfig,
     PreprocessWarning,
     envelope_recovery,
@@ -307,8 +306,8 @@ def test_progress_bar_is_quiet_in_ci(monkeypatch):
 def test_envelopes_save_load_select_split(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNLIB_RESULTS", str(tmp_path))
     env = preprocess(synthetic_dataset(n_participants=2, n_repetitions=3), progress=False)
-    env.save("unit")
-    back = Envelopes.load("unit")
+    results.save_envelopes(env, "unit")
+    back = results.load_envelopes("unit")
     np.testing.assert_array_equal(back.X, env.X)
     pd.testing.assert_frame_equal(back.rows, env.rows, check_dtype=False)
     assert back.muscles == env.muscles and set(back.truth) == set(env.truth)
@@ -320,7 +319,7 @@ def test_envelopes_save_load_select_split(tmp_path, monkeypatch):
         back.split([7])
     with pytest.raises(KeyError, match="participant 'p9' has no rows"):
         back.select("p9")
-    light = Envelopes.load("unit", truth=False)       # what the autoencoder pages read
+    light = results.load_envelopes("unit", truth=False)       # what the autoencoder pages read
     assert light.truth == {} and set(light.true_synergies) == {"p1", "p2"}
     np.testing.assert_array_equal(light.X, env.X)
 
@@ -374,7 +373,7 @@ def test_real_upper_limb_recordings_run_through_the_default_steps(name, folder, 
 
 
 def test_truth_is_expressed_in_the_units_of_the_normalised_envelopes():
-    from synlib import datasets
+    from synlib import datasets, results
     from synlib.preprocess import preprocess
 
     data = datasets.load("simulated", n_participants=1, n_repetitions=1, mixing="linear", seed=3)
@@ -442,7 +441,7 @@ def test_truth_of_participants_with_different_k_is_padded_and_trimmed_again():
 
 
 def test_both_extractors_share_one_held_out_rule_that_holds_out_nothing_from_one_repetition():
-    from synlib import datasets
+    from synlib import datasets, results
     from synlib.autoencoder.study import fit_pairs
     from synlib.nmf import fit_participants
     from synlib.preprocess import preprocess
@@ -461,7 +460,7 @@ def test_both_extractors_share_one_held_out_rule_that_holds_out_nothing_from_one
 
 
 def test_both_extractors_fit_participants_with_one_signature_and_give_one_shape():
-    from synlib import datasets
+    from synlib import datasets, results
     from synlib.autoencoder import study
     from synlib.fits import StudyFit
     from synlib import nmf

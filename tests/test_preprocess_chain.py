@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from synlib.preprocess import Envelopes, PreprocessConfig, concatenate, preprocess, process_trial
+from synlib import results
+from synlib.preprocess import PreprocessConfig, concatenate, preprocess, process_trial
 from synlib.preprocess import chain as chain_module
 from synlib.preprocess.chain import build_steps, check_steps, insert_step
 
@@ -89,8 +90,8 @@ def test_insert_steps_option_imports_a_forks_step_and_the_envelopes_record_it(tm
                      ("trial", "lowpass"), ("trial", "bin"), ("trial", "segment"), ("trial", "tonic_ramp"),
                      ("trial", "time_normalise")]
     assert json.loads(forked.preprocessing[2]["parameters"]) == {"factor": 3.0}
-    forked.save("fork")
-    assert Envelopes.load("fork").preprocessing == forked.preprocessing
+    results.save_envelopes(forked, "fork")
+    assert results.load_envelopes("fork").preprocessing == forked.preprocessing
     assert [r["step"] for r in preprocess(data, progress=False).preprocessing][-1] == "participant_max"
 
 
@@ -99,7 +100,7 @@ def test_insert_steps_option_imports_a_forks_step_and_the_envelopes_record_it(tm
     ({"after": "rectify", "step": "mylab"}, r"step 'mylab' must be 'package.module:callable'"),
     ({"after": "rectify", "step": "no_such_module_xyz:Step"}, r"cannot import step 'no_such_module_xyz:Step'"),
     ({"after": "rectify", "step": "math:floor"}, r"'math:floor' with options \{\} gives no step"),
-    ({"after": "notch", "step": "synlib.preprocess.chain:Demean"},
+    ({"after": "notch", "step": "synlib.preprocess.chain:Simple", "options": {"name": "demean"}},
      r"cannot insert step 'demean' after 'notch': the steps are demean, filter"),
 ])
 def test_a_bad_inserted_step_is_refused_naming_it(entry, message):

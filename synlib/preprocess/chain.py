@@ -37,9 +37,9 @@ from synlib.preprocess import segment as seg
 from synlib.preprocess import steps
 from synlib.preprocess.config import PreprocessConfig
 
-__all__ = ["TrialSignal", "build_steps", "insert_step", "describe", "check_steps", "Demean", "Filter",
-           "Rectify", "LowPassEnvelope", "RMSEnvelope", "BinAverage", "Resample", "FloorNonpositive",
-           "SubtractMin", "TrialMax", "Segment", "TonicRamp", "ClipNegative", "TimeNormalise"]
+__all__ = ["TrialSignal", "build_steps", "insert_step", "describe", "check_steps", "SIMPLE_STEPS", "Simple",
+           "Filter", "Rectify", "LowPassEnvelope", "RMSEnvelope", "BinAverage", "Resample", "Segment", "TonicRamp",
+           "TimeNormalise", "PreprocessWarning"]
 
 
 class PreprocessWarning(UserWarning):
@@ -89,14 +89,46 @@ def _plain(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-@dataclass(frozen=True)
-class Demean(_Step):
-    """Subtract each muscle's mean (the amplifier's DC offset)."""
+#: The steps without parameters: name → (what it does to the signal, what it is for).
+SIMPLE_STEPS = {
+    "demean": (lambda s: steps.demean(s.x), "subtract each muscle's mean (the amplifier's DC offset)"),
+    "floor_nonpositive": (lambda s: steps.floor_nonpositive(s.x, s.where),
+                          "replace values ≤ 0 by the trial's smallest positive value (musclesyneRgies)"),
+    "subtract_min": (lambda s: steps.subtract_min(s.x), "subtract each muscle's minimum over the trial "
+                                                        "(musclesyneRgies)"),
+    "trial_max": (lambda s: steps.divide_by(s.x, s.x.max(axis=0), s.muscles, s.where),
+                  "divide each muscle by its maximum over the continuous trial"),
+    "clip_negative": (lambda s: np.maximum(s.x, 0.0),
+                      "set negative values to zero: a zero-phase low-pass rings slightly below zero around bursts"),
+}
 
-    name = "demean"
+
+@dataclass(frozen=True)
+class Simple(_Step):
+    """A step without parameters, by its name in :data:`SIMPLE_STEPS`.
+
+    Examples
+    --------
+    >>> Simple("trial_max").params()
+    {}
+    >>> Simple("rectfy")
+    Traceback (most recent call last):
+    ...
+    ValueError: no step without parameters is named 'rectfy'; there are demean, floor_nonpositive, subtract_min, trial_max, clip_negative
+    """
+
+    name: str
+
+    def __post_init__(self):
+        if self.name not in SIMPLE_STEPS:
+            raise ValueError(f"no step without parameters is named {self.name!r}; there are "
+                             f"{', '.join(SIMPLE_STEPS)}")
+
+    def params(self) -> dict[str, Any]:
+        return {}
 
     def apply(self, signal):
-        signal.x = steps.demean(signal.x)
+        signal.x = SIMPLE_STEPS[self.name][0](signal)
 
 
 @dataclass(frozen=True)
@@ -177,36 +209,6 @@ class Resample(_Step):
 
     def apply(self, signal):
         signal.x, signal.times = steps.resample(signal.x, signal.fs, 1.0 / self.period_s, signal.where)
-
-
-@dataclass(frozen=True)
-class FloorNonpositive(_Step):
-    """Replace values ≤ 0 by the trial's smallest positive value (musclesyneRgies)."""
-
-    name = "floor_nonpositive"
-
-    def apply(self, signal):
-        signal.x = steps.floor_nonpositive(signal.x, signal.where)
-
-
-@dataclass(frozen=True)
-class SubtractMin(_Step):
-    """Subtract each muscle's minimum over the trial (musclesyneRgies)."""
-
-    name = "subtract_min"
-
-    def apply(self, signal):
-        signal.x = steps.subtract_min(signal.x)
-
-
-@dataclass(frozen=True)
-class TrialMax(_Step):
-    """Divide each muscle by its maximum over the continuous trial."""
-
-    name = "trial_max"
-
-    def apply(self, signal):
-        signal.x = steps.divide_by(signal.x, signal.x.max(axis=0), signal.muscles, signal.where)
 
 
 @dataclass(frozen=True)
@@ -309,16 +311,6 @@ def _tonic_level(signal: TrialSignal, anchor: float, window, before: bool) -> np
 
 
 @dataclass(frozen=True)
-class ClipNegative(_Step):
-    """Set negative values to zero: a zero-phase low-pass rings slightly below zero around bursts."""
-
-    name = "clip_negative"
-
-    def apply(self, signal):
-        signal.x = np.maximum(signal.x, 0.0)
-
-
-@dataclass(frozen=True)
 class TimeNormalise(_Step):
     """Interpolate each segment onto its number of points: the rows the extractors take."""
 
@@ -334,7 +326,7 @@ class TimeNormalise(_Step):
 def build_steps(config: PreprocessConfig | None = None) -> list:
     """The steps ``config`` stands for, in the order they run (``insert_steps`` included)."""
     config = config or PreprocessConfig()
-    chain: list = [Demean()] if config.demean else []
+    chain: list = [Simple("demean")] if config.demean else []
     if config.highpass_hz is not None:
         banded = config.band_upper_hz is not None
         chain.append(Filter(cutoff_hz=(config.highpass_hz, config.band_upper_hz) if banded else config.highpass_hz,
@@ -347,16 +339,16 @@ def build_steps(config: PreprocessConfig | None = None) -> list:
         chain.append(BinAverage(config.bin_s))
     elif config.downsample == "resample":
         chain.append(Resample(config.bin_s))
-    chain += [FloorNonpositive()] if config.floor_nonpositive else []
-    chain += [SubtractMin()] if config.subtract_min else []
-    chain += [TrialMax()] if config.amplitude_norm == "trial_max" else []
+    chain += [Simple("floor_nonpositive")] if config.floor_nonpositive else []
+    chain += [Simple("subtract_min")] if config.subtract_min else []
+    chain += [Simple("trial_max")] if config.amplitude_norm == "trial_max" else []
     chain.append(Segment(config.segmentation, config.time_points, config.speed_fraction,
                          config.threshold_fraction, config.threshold_min_s, config.cycle_events,
                          config.phase_names, config.drop_cycles_start, config.drop_cycles_end, config.max_cycles))
     if config.tonic == "ramp":
         chain.append(TonicRamp(config.tonic_pre_s, config.tonic_post_s, config.clip_negative))
     elif config.clip_negative:
-        chain.append(ClipNegative())
+        chain.append(Simple("clip_negative"))
     chain.append(TimeNormalise())
     for entry in config.insert_steps:
         chain = insert_step(chain, _imported_step(entry), after=entry["after"])

@@ -8,8 +8,6 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from synlib import results
-
 def _without_padding(values: np.ndarray) -> np.ndarray:
     """``values`` without the trailing columns that are NaN in every row (the padding of narrower truth)."""
     if values.ndim != 2 or not len(values) or not np.isnan(values[:, -1]).all():
@@ -70,6 +68,9 @@ class Envelopes:
         The steps that made these envelopes, in order: ``stage`` (``trial`` or
         ``participant``), ``step`` (its name) and ``parameters`` (JSON); written
         beside them as ``preprocess_steps.csv`` (empty when not recorded).
+
+    :func:`synlib.results.save_envelopes` and :func:`~synlib.results.load_envelopes`
+    write and read them in a study's results folder.
 
     Examples
     --------
@@ -147,30 +148,19 @@ class Envelopes:
         test = self.rows["repetition"].astype(int).isin(wanted).to_numpy()
         return self.select(mask=~test), self.select(mask=test)
 
-    # ------------------------------------------------------------------ files
-    def save(self, study: str) -> None:
-        """Write ``results/<study>/envelopes.npz``, ``envelope_rows.csv`` and ``preprocess_steps.csv`` atomically."""
+    # ------------------------------------------------------------------ plain parts (files: synlib.results)
+    def to_parts(self) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
+        """(arrays, row table, steps table): what :func:`synlib.results.save_envelopes` writes."""
         arrays = {"X": self.X, "muscles": np.array(self.muscles, dtype=str)}
         arrays.update({f"truth.{k}": v for k, v in self.truth.items()})
         arrays.update({f"{p}.true_synergies": w for p, w in self.true_synergies.items()})
         arrays.update({f"{p}.amplitude_scale": s for p, s in self.amplitude_scale.items()})
-        results.write_table(self.rows, study, "envelope_rows")
-        results.write_table(pd.DataFrame(self.preprocessing, columns=["stage", "step", "parameters"]), study,
-                            "preprocess_steps")
-        results.write_arrays(study, "envelopes", **arrays)
+        return arrays, self.rows, pd.DataFrame(self.preprocessing, columns=["stage", "step", "parameters"])
 
     @classmethod
-    def load(cls, study: str, truth: bool = True) -> "Envelopes":
-        """Read what :meth:`save` wrote for ``study``.
-
-        ``truth=False`` leaves the row-aligned truth arrays (``truth``) unread,
-        which a chapter that needs only the matrix and the true synergies
-        does: on the simulated study they are most of the file.
-        """
-        arrays = results.read_arrays(study, "envelopes", keep=None if truth else
-                                     lambda key: not key.startswith("truth."))
-        rows = results.read_table(study, "envelope_rows")
-        preprocessing = results.read_table(study, "preprocess_steps").fillna("").to_dict("records")
+    def from_parts(cls, arrays: dict[str, np.ndarray], rows: pd.DataFrame, steps: pd.DataFrame) -> "Envelopes":
+        """The inverse of :meth:`to_parts`, with the row table's columns given back their types."""
+        arrays, rows = dict(arrays), rows.copy()
         for column, dtype in _ROW_DTYPES.items():
             if column in rows:
                 rows[column] = rows[column].fillna("").astype(dtype)
@@ -181,5 +171,5 @@ class Envelopes:
             truth={k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("truth.")},
             true_synergies={k.rsplit(".", 1)[0]: v for k, v in arrays.items() if k.endswith(".true_synergies")},
             amplitude_scale={k.rsplit(".", 1)[0]: v for k, v in arrays.items() if k.endswith(".amplitude_scale")},
-            preprocessing=preprocessing,
+            preprocessing=steps.fillna("").to_dict("records"),
         )
