@@ -25,6 +25,7 @@ import ast
 import contextlib
 import fnmatch
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -126,6 +127,28 @@ def _digest_files(files: list[Path], root: Path) -> str:
     for f in sorted(files):
         h.update(str(f.relative_to(root)).encode())
         h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def steps_digest(parameters: dict[str, Any]) -> str:
+    """SHA-256 over the source of the modules that ``preprocess.insert_steps`` imports steps from.
+
+    A fork's own step lives outside ``synlib``; hashing its file makes a change to
+    it rerun the chapters, as a change to the package does. A module that cannot
+    be found enters by name (the run then fails, naming it).
+    """
+    h = hashlib.sha256()
+    preprocess = parameters.get("preprocess")
+    entries = (preprocess.get("insert_steps") or []) if isinstance(preprocess, dict) else []
+    for entry in entries:
+        module = str(entry.get("step", "") if isinstance(entry, dict) else entry).partition(":")[0]
+        try:
+            spec = importlib.util.find_spec(module) if module else None
+        except (ImportError, ValueError):
+            spec = None
+        origin = Path(spec.origin) if spec is not None and spec.origin and spec.origin != "built-in" else None
+        h.update(module.encode())
+        h.update(hashlib.sha256(origin.read_bytes()).digest() if origin is not None and origin.is_file() else b"?")
     return h.hexdigest()
 
 
@@ -243,6 +266,7 @@ def make_jobs(plan: Plan, runs: list[Run], overrides: dict[str, Any], known: dic
                 source,
                 backends,
                 data_digest(parameters),
+                steps_digest(parameters),
                 *sorted(key_of(dep) for dep in upstream(plan, run)),
                 *sorted(_external_keys(run)),
             ):

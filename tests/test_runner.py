@@ -238,3 +238,19 @@ def test_a_failing_plan_does_not_stop_the_others(workspace):
     assert statuses == {"runner-test": ["failed"] * 3, "runner-second": ["ok"] * 3}
     with pytest.raises(PlanError, match="distinct names"):
         run_plans([first, first])
+
+
+def test_a_forks_own_step_enters_the_cache_key_by_its_source(tmp_path, monkeypatch):
+    from synlib.runner import steps_digest
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = tmp_path / "lab_step_for_key.py"
+    module.write_text("STEP = 1\n")
+    parameters = {"preprocess": {"insert_steps": [{"after": "filter", "step": "lab_step_for_key:STEP"}]}}
+    first = steps_digest(parameters)
+    assert steps_digest(parameters) == first
+    module.write_text("STEP = 2\n")
+    assert steps_digest(parameters) != first
+    assert steps_digest({"preprocess": {}}) == steps_digest({}) == steps_digest({"preprocess": None})
+    missing = {"preprocess": {"insert_steps": [{"after": "filter", "step": "no_such_lab_module:STEP"}]}}
+    assert steps_digest(missing) not in (first, steps_digest({}))
