@@ -31,7 +31,6 @@ example_trial = None
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 from myst_nb import glue
@@ -39,6 +38,7 @@ from myst_nb import glue
 import synlib.preprocess as prep
 from synlib import datasets, results, text
 from synlib.plots import preprocessing as plots
+from synlib.preprocess.chain import steps_table
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -102,7 +102,7 @@ display(Markdown(
 # of these, without editing this chapter.
 
 # %%
-display(text.table(pd.DataFrame(envelopes.preprocessing), "One step that made the envelopes, in the order they ran."))
+display(text.table(steps_table(envelopes.preprocessing), "One step that made the envelopes, in the order they ran."))
 
 # %% [markdown]
 # ## Every step on one trial

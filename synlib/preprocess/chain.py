@@ -37,7 +37,7 @@ from synlib.preprocess import segment as seg
 from synlib.preprocess import steps
 from synlib.preprocess.config import PreprocessConfig
 
-__all__ = ["TrialSignal", "build_steps", "insert_step", "describe", "check_steps", "SIMPLE_STEPS", "Simple",
+__all__ = ["TrialSignal", "build_steps", "insert_step", "describe", "steps_table", "check_steps", "SIMPLE_STEPS", "Simple",
            "Filter", "Rectify", "LowPassEnvelope", "RMSEnvelope", "BinAverage", "Resample", "Segment", "TonicRamp",
            "TimeNormalise", "PreprocessWarning"]
 
@@ -405,3 +405,21 @@ def describe(chain: Sequence, stage: str = "trial") -> list[dict[str, Any]]:
     return [{"stage": stage, "step": s.name,
              "parameters": json.dumps(s.params() if hasattr(s, "params") else {}, sort_keys=True)}
             for s in chain]
+
+
+def steps_table(records: Sequence[Mapping[str, Any]]) -> "pd.DataFrame":
+    """The records of :func:`describe` as a page shows them: one row a step, its parameters as ``name=value``.
+
+    Examples
+    --------
+    >>> steps_table(describe(build_steps())[:2])["parameters"].tolist()
+    ['–', 'btype=highpass, cutoff_hz=20.0, design=butterworth, numtaps=201, order=4, zero_phase=scipy']
+    """
+    import pandas as pd
+
+    def shown(parameters: str) -> str:
+        values = json.loads(parameters or "{}")
+        return ", ".join(f"{name}={value}" for name, value in values.items() if value is not None) or "–"
+
+    table = pd.DataFrame(list(records), columns=["stage", "step", "parameters"])
+    return table.assign(parameters=table["parameters"].map(shown))
