@@ -39,6 +39,7 @@ import dataclasses
 import difflib
 import math
 import numbers
+import re
 import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -167,6 +168,7 @@ def mapping(optional: bool = True) -> Check:
 def entries(convert_one: Callable[[Any], dict], type_: str, expected: str) -> Check:
     """A list whose entries ``convert_one`` checks (it raises ValueError naming what is wrong)."""
     def convert(value):
+        _refuse(not isinstance(value, Mapping))
         return tuple(convert_one(v) for v in _list(value))
     return Check(type_, convert, expected)
 
@@ -208,15 +210,25 @@ def parameters_doc(cls) -> str:
 
 
 def first_sentence(text: str) -> str:
-    """Up to the first full stop followed by a space (or the whole text)."""
-    head, dot, _ = text.partition(". ")
-    return head + "." if dot else text
+    """Up to the first full stop that ends a sentence (not one of "e.g.", "i.e."), or the whole text.
+
+    Examples
+    --------
+    >>> first_sentence("Names, e.g. ``['a']``. More.")
+    "Names, e.g. ``['a']``."
+    """
+    match = re.search(r"(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z`])", text)
+    return text[:match.start() + 1] if match else text
 
 
 def about(cls) -> dict[str, tuple[str, str]]:
     """Field name → (whose choice the default is, what the option does in a sentence, as plain text)."""
-    return {f.name: (f.metadata["by"], first_sentence(f.metadata["doc"]).replace("``", ""))
-            for f in _declared(cls)}
+    return {f.name: (f.metadata["by"], _plain_text(first_sentence(f.metadata["doc"]))) for f in _declared(cls)}
+
+
+def _plain_text(rst: str) -> str:
+    """Inline reST as plain text: roles and literals lose their markup."""
+    return re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", rst).replace("``", "")
 
 
 def documented(header: str, footer: str = "") -> Callable[[type], type]:
@@ -252,7 +264,7 @@ def _message(error) -> str:
         return f"{at}missing key {missing[0]!r}" + (f" ({described})" if described else "")
     expected = schema.get("description", "")
     return (f"{at}{error.instance!r} is not allowed: {error.message}"
-            + (f"; expected {expected}" if expected else ""))
+            + (f" ({where}: {expected})" if expected and where else ""))
 
 
 def check_document(document, schema: Mapping[str, Any], where: str) -> None:
@@ -268,7 +280,7 @@ def check_document(document, schema: Mapping[str, Any], where: str) -> None:
     >>> check_document({"fs": -1}, schema, "lab.yml")
     Traceback (most recent call last):
     ...
-    ValueError: lab.yml: fs: -1 is not allowed: -1 is less than or equal to the minimum of 0; expected Hz
+    ValueError: lab.yml: fs: -1 is not allowed: -1 is less than or equal to the minimum of 0 (fs: Hz)
     >>> check_document({"fz": 1}, schema, "lab.yml")
     Traceback (most recent call last):
     ...

@@ -74,9 +74,16 @@ class NMFStudyFit(StudyFit):
 def split_participants(envelopes, participants=None, test_repetitions=None) -> tuple[list[int], dict]:
     """The held-out repetitions and each participant's (train, test) envelopes.
 
-    ``participants`` defaults to all of ``envelopes`` (in their order);
-    ``test_repetitions`` to :func:`synlib.preprocess.envelopes.held_out_repetitions`.
+    ``participants`` defaults (``None`` or empty) to all of ``envelopes`` (in their order);
+    ``test_repetitions`` to :func:`synlib.preprocess.envelopes.held_out_repetitions`. A participant
+    who lacks a held-out repetition is refused by name.
     """
     held_out = envelopes.held_out(test_repetitions)
-    chosen = list(participants) if participants is not None else envelopes.participants
-    return held_out, {p: envelopes.select(p).split(held_out) for p in chosen}
+    chosen = list(participants) if participants else envelopes.participants
+    splits = {}
+    for participant in chosen:
+        try:
+            splits[participant] = envelopes.select(participant).split(held_out)
+        except ValueError as exc:
+            raise ValueError(f"participant {participant!r}: {exc}") from None
+    return held_out, splits

@@ -47,7 +47,9 @@ import yaml
 from synlib import declared, paths
 
 _TEXT = {"type": "string"}
-_NAMES = {"type": "array", "items": {"type": "string"}}
+# an empty YAML key (``parameters:``) reads as null, which means "none"
+_NAMES = {"type": ["array", "null"], "items": {"type": "string"}}
+_MAPPING = {"type": ["object", "null"]}
 #: A run of a plan (one entry of ``runs``), declared once: each key's type and meaning.
 RUN_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["id", "notebook"],
@@ -55,8 +57,8 @@ RUN_SCHEMA = {
         "id": {**_TEXT, "description": "the run's name; with a matrix, a pattern such as '03_ae_{encoder}_{decoder}'"},
         "notebook": {**_TEXT, "description": "notebooks/<name>.py, or a path relative to the plan"},
         "needs": {**_NAMES, "description": "runs whose results this one reads (wildcards; 'plan:run' for another plan's)"},
-        "parameters": {"type": "object", "description": "this run's own parameters"},
-        "matrix": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1},
+        "parameters": {**_MAPPING, "description": "this run's own parameters"},
+        "matrix": {**_MAPPING, "additionalProperties": {"type": "array", "minItems": 1},
                    "description": "parameter name → non-empty list of values: one run per combination"},
         "group": {**_TEXT, "description": "runs of one group share an index page in the contents"},
         "title": {**_TEXT, "description": "the page's title in the contents"},
@@ -64,7 +66,7 @@ RUN_SCHEMA = {
 }
 #: A plan's ``book:`` section.
 BOOK_SCHEMA = {
-    "type": "object", "additionalProperties": False,
+    "type": ["object", "null"], "additionalProperties": False,
     "properties": {
         "part": {**_TEXT, "description": "caption of the plan's part (default: its title)"},
         "summary": {**_TEXT, "description": "one paragraph (MyST) for the introduction's list of parts "
@@ -78,13 +80,14 @@ BOOK_SCHEMA = {
 PLAN_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["name", "runs"],
     "properties": {
-        "name": {**_TEXT, "minLength": 1, "description": "results/<name>/ and book/_generated/<name>/"},
+        "name": {"type": ["string", "integer"], "minLength": 1,
+                 "description": "results/<name>/ and book/_generated/<name>/"},
         "title": {**_TEXT, "description": "the title of the part's opening page (default: name)"},
         "description": {**_TEXT, "description": "the first paragraph of the part's opening page"},
-        "parameters": {"type": "object", "description": "given to every run whose notebook declares them"},
-        "profiles": {"type": "object", "additionalProperties": {"type": "object"},
+        "parameters": {**_MAPPING, "description": "given to every run whose notebook declares them"},
+        "profiles": {**_MAPPING, "additionalProperties": {"type": "object"},
                      "description": "named sets of overrides (synlib run --profile NAME)"},
-        "runs": {"type": "array", "items": RUN_SCHEMA, "description": "one entry per chapter page"},
+        "runs": {"type": ["array", "null"], "items": RUN_SCHEMA, "description": "one entry per chapter page"},
         "book": {**BOOK_SCHEMA, "description": "where the plan's part sits in the book"},
     },
 }

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synlib import datasets, metrics, schema, simulate, tradeoff
+from synlib.fits import split_participants
 from synlib.progress import progress
 
 __all__ = ["AXES", "DEFAULT_LEVELS", "AXIS_OPTIONS", "sweep", "verdict_pairs", "resolve_pairs", "resolve_levels",
@@ -116,11 +117,10 @@ def sweep(dataset_options: dict, axis: str, levels: Sequence[float], *, n_partic
             options = {"seed": seed, **dataset_options, axis: level, "n_participants": n_participants}
             data = datasets.open_dataset("simulated", options, None)
             envelopes = prep.preprocess(data, config, progress=False)
-            held_out = envelopes.held_out()
+            held_out, splits = split_participants(envelopes)
             truth = envelopes.true_synergies
             ks = {p: truth[p].shape[0] for p in envelopes.participants}
-            for p in envelopes.participants:
-                train, test = envelopes.select(p).split(held_out)
+            for p, (train, test) in splits.items():
                 nmf = NMF(ks[p], n_restarts=n_restarts, max_iter=max_iter, random_state=seed, solver=nmf_solver,
                           init=nmf_init).fit(train.X)
                 rows.append(_row(axis, level, p, ks[p], "NMF", "", "", nmf.synergies_, truth[p],

@@ -266,7 +266,7 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
     -------
     DataFrame
     """
-    _, rank_rows, fits = read_study_fits(study, participants)
+    rank_rows, fits = read_study_fits(study, participants)
     table, synergies, activations = _measured(fits, saturation_tol)
     nmf_at = fits[0].at
     table["nmf_similarity_chance"] = [
@@ -303,8 +303,8 @@ class ConfigFits:
     decoder: str = ""
 
 
-def read_study_fits(study: str, participants=None) -> tuple[list[str], pd.DataFrame, list[ConfigFits]]:
-    """The participants kept, their rows of ``nmf_ranks.csv`` and the fits of NMF then of every pair.
+def read_study_fits(study: str, participants=None) -> tuple[pd.DataFrame, list[ConfigFits]]:
+    """The selected participants' rows of ``nmf_ranks.csv`` and the fits of NMF then of every pair.
 
     Reads what chapters 2 and 3 wrote (:mod:`synlib.schema`); a fits table that
     holds another pair's rows than its name says is refused.
@@ -332,7 +332,7 @@ def read_study_fits(study: str, participants=None) -> tuple[list[str], pd.DataFr
         configs.append(ConfigFits(fits[fits["participant"].isin(keep)],
                                   partial(_fit_array, results.read_arrays(study, archive), source), source,
                                   encoder, decoder))
-    return keep, rank_rows, configs
+    return rank_rows, configs
 
 
 def _measured(configs: list[ConfigFits], saturation_tol: float) -> tuple[pd.DataFrame, list, list]:

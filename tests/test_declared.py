@@ -56,8 +56,10 @@ def test_a_mutable_default_is_refused_when_declared():
 
 @pytest.mark.parametrize("extra, message", [
     ("", None),
-    ("sampling_rate: fast\n", r"dataset.yml: sampling_rate: 'fast' is not allowed: .* expected EMG samples per "
-                              r"second \(Hz\)"),
+    ("sampling_rate: fast\n", r"dataset.yml: sampling_rate 'fast' must be a number of Hz"),
+    ("sampling_rate: 1e3\n", None),
+    ("sampling_rate: [1000]\n", r"dataset.yml: sampling_rate: \[1000\] is not allowed: .*\(sampling_rate: EMG "
+                                 r"samples per second \(Hz\)\)"),
     ("info: [a]\n", r"dataset.yml: info: \['a'\] is not allowed"),
 ])
 def test_dataset_yml_is_checked_against_its_declaration(tmp_path, extra, message):

@@ -283,6 +283,6 @@ def test_saturation_of_an_activation_added_to_the_registry(monkeypatch):
     with pytest.raises(ValueError, match="'softsign' has no saturation bounds.*bounds="):
         metrics.saturation_fraction(values, "softsign")
     assert metrics.saturation_fraction(values, "softsign", bounds=(-1.0, 1.0)) == 0.5
-    from synlib import tradeoff
+    from synlib.autoencoder.activations import saturation_fraction
 
-    assert tradeoff._saturation(values, "softsign", 1e-3) == 0.5
+    assert saturation_fraction(values, "softsign", 1e-3) == 0.5

@@ -11,6 +11,7 @@ import pytest
 from synlib import datasets, results
 from synlib.data import Dataset, Trial
 from synlib.preprocess import (
+    Envelopes,
     PreprocessConfig,
     PreprocessWarning,
     envelope_recovery,
@@ -373,7 +374,7 @@ def test_real_upper_limb_recordings_run_through_the_default_steps(name, folder, 
 
 
 def test_truth_is_expressed_in_the_units_of_the_normalised_envelopes():
-    from synlib import datasets, results
+    from synlib import datasets
     from synlib.preprocess import preprocess
 
     data = datasets.load("simulated", n_participants=1, n_repetitions=1, mixing="linear", seed=3)
@@ -441,7 +442,7 @@ def test_truth_of_participants_with_different_k_is_padded_and_trimmed_again():
 
 
 def test_both_extractors_share_one_held_out_rule_that_holds_out_nothing_from_one_repetition():
-    from synlib import datasets, results
+    from synlib import datasets
     from synlib.autoencoder.study import fit_pairs
     from synlib.nmf import fit_participants
     from synlib.preprocess import preprocess
@@ -460,7 +461,7 @@ def test_both_extractors_share_one_held_out_rule_that_holds_out_nothing_from_one
 
 
 def test_both_extractors_fit_participants_with_one_signature_and_give_one_shape():
-    from synlib import datasets, results
+    from synlib import datasets
     from synlib.autoencoder import study
     from synlib.fits import StudyFit
     from synlib import nmf
@@ -479,3 +480,14 @@ def test_both_extractors_fit_participants_with_one_signature_and_give_one_shape(
         assert fit.table[["participant", "k", "seed"]].values.tolist() == [["P02", 3, 4]], method
         n_test = len(fit.test_rows["P02"])
         assert fit.arrays[f"P02.k3{'.s4' if method == 'AE' else ''}.activations_test"].shape == (n_test, 3)
+
+
+def test_the_held_out_split_names_a_participant_who_lacks_the_held_out_repetition():
+    from synlib.fits import split_participants
+
+    rows = pd.DataFrame({"participant": ["p1"] * 3 + ["p2"] * 2, "repetition": [1, 2, 3, 1, 2]})
+    envelopes = Envelopes(np.ones((5, 2)), rows, ("a", "b"))
+    held_out, splits = split_participants(envelopes, [], test_repetitions=[2])
+    assert held_out == [2] and list(splits) == ["p1", "p2"]        # empty means every participant
+    with pytest.raises(ValueError, match=r"participant 'p2': test repetitions \[3\] not all present"):
+        split_participants(envelopes, test_repetitions=None)       # the last repetition, 3, of p1

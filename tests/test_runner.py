@@ -254,3 +254,11 @@ def test_a_forks_own_step_enters_the_cache_key_by_its_source(tmp_path, monkeypat
     assert steps_digest({"preprocess": {}}) == steps_digest({}) == steps_digest({"preprocess": None})
     missing = {"preprocess": {"insert_steps": [{"after": "filter", "step": "no_such_lab_module:STEP"}]}}
     assert steps_digest(missing) not in (first, steps_digest({}))
+
+
+def test_empty_sections_of_a_plan_read_as_none(workspace):
+    path = workspace / "empty.yml"
+    path.write_text("name: 2024\nparameters:\nprofiles:\nbook:\nruns:\n  - id: a\n    notebook: square.py\n"
+                    "    needs:\n    matrix:\n    parameters:\n")
+    plan = load_plan(path)
+    assert plan.name == "2024" and [r.id for r in plan.runs] == ["a"] and plan.book == {}

@@ -55,14 +55,15 @@ METADATA_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["name", "sampling_rate", "muscles"],
     "properties": {
         "name": {"type": "string", "minLength": 1, "description": "the dataset's name in the book"},
-        "sampling_rate": {"type": "number", "exclusiveMinimum": 0, "description": "EMG samples per second (Hz)"},
-        "muscles": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+        # YAML reads 1e3 as text: a number written as text is taken too, and checked below
+        "sampling_rate": {"type": ["number", "string"], "description": "EMG samples per second (Hz)"},
+        "muscles": {"type": "array", "items": {"type": ["string", "number"]}, "minItems": 1,
                     "description": "muscle names, in the column order of every trial file"},
-        "units": {"type": "string", "description": "units of the raw EMG, e.g. mV"},
-        "licence": {"type": "string", "description": "the data's licence"},
-        "citation": {"type": "string", "description": "what to cite for the data"},
-        "description": {"type": "string", "description": "a paragraph on the recordings"},
-        "info": {"type": "object", "description": "free-form entries, shown in the data chapter"},
+        "units": {"type": ["string", "null"], "description": "units of the raw EMG, e.g. mV"},
+        "licence": {"type": ["string", "null"], "description": "the data's licence"},
+        "citation": {"type": ["string", "null"], "description": "what to cite for the data"},
+        "description": {"type": ["string", "null"], "description": "a paragraph on the recordings"},
+        "info": {"type": ["object", "null"], "description": "free-form entries, shown in the data chapter"},
     },
 }
 _TABLE_REQUIRED = ("participant", "trial", "condition", "repetition", "file")
@@ -91,7 +92,13 @@ def _read_metadata(folder: Path) -> dict:
         declared.check_document(metadata, METADATA_SCHEMA, f"file {path}")
     except ValueError as exc:
         raise DataError(str(exc)) from None
-    metadata["sampling_rate"] = float(metadata["sampling_rate"])
+    try:
+        metadata["sampling_rate"] = float(metadata["sampling_rate"])
+    except ValueError:
+        raise DataError(f"file {path}: sampling_rate {metadata['sampling_rate']!r} must be a number of Hz") from None
+    if not (0 < metadata["sampling_rate"] < float("inf")):
+        raise DataError(f"file {path}: sampling_rate {metadata['sampling_rate']!r} must be a positive number of Hz")
+    metadata["info"] = metadata.get("info") or {}
     metadata["muscles"] = check_muscle_names(metadata["muscles"], f"file {path}")
     return metadata
 

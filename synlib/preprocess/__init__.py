@@ -3,6 +3,7 @@
 - :mod:`synlib.preprocess.steps`: small signal-processing steps over samples × muscles arrays;
 - :mod:`synlib.preprocess.segment`: movements and cycle phases of a trial;
 - :class:`PreprocessConfig`: every choice, with the authors' group's defaults;
+- :mod:`synlib.preprocess.chain`: the named steps a configuration builds, which a fork extends;
 - :func:`preprocess`: a dataset, participant by participant, into :class:`Envelopes`;
 - :func:`envelope_recovery`: on simulated data, how well the true envelopes are recovered;
 - :func:`detection_errors`: how far detected movement onsets and offsets are from known ones.

@@ -6,9 +6,9 @@ removal → time normalisation); :func:`synlib.preprocess.pipeline.process_trial
 runs them on one trial. Each step is a small frozen dataclass whose fields are
 its parameters, so that the list can be read, printed and recorded with the
 envelopes (:func:`describe`), and a fork can put a step of its own into it: any
-object with a ``name``, a ``trace`` (the key under which figures find the
-signal after it, or ``None``) and an ``apply(signal)`` method that updates the
-:class:`TrialSignal` in place. :func:`insert_step` places one after a named step;
+object with a ``name`` and an ``apply(signal)`` method that updates the
+:class:`TrialSignal` in place (and, optionally, a ``trace``: the key under which
+:func:`~synlib.preprocess.pipeline.trace_trial` keeps the signal after it). :func:`insert_step` places one after a named step;
 a plan does the same through the ``insert_steps`` option of the configuration
 (``{"after": "rectify", "step": "mylab.steps:Notch", "options": {...}}``).
 
@@ -351,7 +351,10 @@ def build_steps(config: PreprocessConfig | None = None) -> list:
         chain.append(Simple("clip_negative"))
     chain.append(TimeNormalise())
     for entry in config.insert_steps:
-        chain = insert_step(chain, _imported_step(entry), after=entry["after"])
+        try:
+            chain = insert_step(chain, _imported_step(entry), after=entry["after"])
+        except TypeError as exc:
+            raise ValueError(f"preprocess option insert_steps: {entry['step']!r}: {exc}") from None
     return chain
 
 
@@ -401,7 +404,7 @@ def check_steps(chain: Sequence) -> None:
 
 
 def describe(chain: Sequence, stage: str = "trial") -> list[dict[str, Any]]:
-    """One record per step: order, stage, name and its parameters as JSON (what the envelopes keep)."""
+    """One record per step, in order: its stage, name and parameters as JSON (what the envelopes keep)."""
     return [{"stage": stage, "step": s.name,
              "parameters": json.dumps(s.params() if hasattr(s, "params") else {}, sort_keys=True)}
             for s in chain]

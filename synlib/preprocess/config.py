@@ -73,7 +73,7 @@ class PreprocessConfig:
     fir_numtaps: int = option(201, integer(1), OURS, "Taps of the FIR design (made odd).")
     zero_phase: str = option(
         "scipy", choice("scipy", "r-signal"), OURS,
-        "How filters run forwards and backwards (scipy or R signal's filtfilt). scipy's ``sosfiltfilt`` "
+        "How filters run forwards and backwards (scipy or R signal's filtfilt). With ``scipy``, ``sosfiltfilt`` "
         "pads by reflection; the R ``signal`` package's ``filtfilt``, which musclesyneRgies uses, pads "
         "with zeros at the end.")
     rectify: str = option("fullwave", choice("fullwave", "halfwave", "none"), GROUP, "Rectification.")

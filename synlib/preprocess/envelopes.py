@@ -128,7 +128,7 @@ class Envelopes:
             truth={k: _without_padding(v[keep]) for k, v in self.truth.items()},
             true_synergies={p: w for p, w in self.true_synergies.items() if p in chosen},
             amplitude_scale={p: s for p, s in self.amplitude_scale.items() if p in chosen},
-            preprocessing=self.preprocessing,
+            preprocessing=list(self.preprocessing),
         )
 
     def held_out(self, test_repetitions=None) -> list[int]:

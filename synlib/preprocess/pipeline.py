@@ -150,7 +150,7 @@ def process_trial(trial: Trial, fs: float, config: PreprocessConfig | None = Non
         if step.name == "time_normalise" and keep_steps and scale is not None:
             signal.keep("normalised", steps.divide_by(signal.x, scale, muscles, where))
         step.apply(signal)
-        if step.trace:
+        if getattr(step, "trace", None):
             signal.keep(step.trace)
     segments = signal.segments
     X = signal.x
