@@ -186,5 +186,5 @@ def load_envelopes(study: str, truth: bool = True):
     arrays = read_arrays(study, "envelopes", keep=None if truth else lambda key: not key.startswith("truth."))
     # a results folder written before the steps were recorded has no preprocess_steps.csv
     steps = (read_table(study, "preprocess_steps") if table_path(study, "preprocess_steps").exists()
-             else pd.DataFrame(columns=["stage", "step", "parameters"]))
+             else pd.DataFrame(columns=schema.TABLES["preprocess_steps"].names))
     return Envelopes.from_parts(arrays, read_table(study, "envelope_rows"), steps)

@@ -32,12 +32,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from synlib import schema
 from synlib.data import Trial
 from synlib.preprocess import segment as seg
 from synlib.preprocess import steps
 from synlib.preprocess.config import PreprocessConfig
 
-__all__ = ["TrialSignal", "build_steps", "insert_step", "describe", "steps_table", "check_steps", "SIMPLE_STEPS", "Simple",
+__all__ = ["TrialSignal", "build_steps", "insert_step", "describe", "record", "steps_table", "check_steps", "SIMPLE_STEPS", "Simple",
            "Filter", "Rectify", "LowPassEnvelope", "RMSEnvelope", "BinAverage", "Resample", "Segment", "TonicRamp",
            "TimeNormalise", "PreprocessWarning"]
 
@@ -405,9 +406,12 @@ def check_steps(chain: Sequence) -> None:
 
 def describe(chain: Sequence, stage: str = "trial") -> list[dict[str, Any]]:
     """One record per step, in order: its stage, name and parameters as JSON (what the envelopes keep)."""
-    return [{"stage": stage, "step": s.name,
-             "parameters": json.dumps(s.params() if hasattr(s, "params") else {}, sort_keys=True)}
-            for s in chain]
+    return [record(stage, s.name, s.params() if hasattr(s, "params") else {}) for s in chain]
+
+
+def record(stage: str, step: str, parameters: Mapping[str, Any]) -> dict[str, str]:
+    """One row of ``preprocess_steps.csv``: the stage, the step's name and its parameters as JSON."""
+    return {"stage": stage, "step": step, "parameters": json.dumps(dict(parameters), sort_keys=True)}
 
 
 def steps_table(records: Sequence[Mapping[str, Any]]) -> "pd.DataFrame":
@@ -424,5 +428,5 @@ def steps_table(records: Sequence[Mapping[str, Any]]) -> "pd.DataFrame":
         values = json.loads(parameters or "{}")
         return ", ".join(f"{name}={value}" for name, value in values.items() if value is not None) or "–"
 
-    table = pd.DataFrame(list(records), columns=["stage", "step", "parameters"])
+    table = pd.DataFrame(list(records), columns=schema.TABLES["preprocess_steps"].names)
     return table.assign(parameters=table["parameters"].map(shown))

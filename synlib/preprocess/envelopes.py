@@ -8,6 +8,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from synlib import schema
+
 def _without_padding(values: np.ndarray) -> np.ndarray:
     """``values`` without the trailing columns that are NaN in every row (the padding of narrower truth)."""
     if values.ndim != 2 or not len(values) or not np.isnan(values[:, -1]).all():
@@ -155,7 +157,7 @@ class Envelopes:
         arrays.update({f"truth.{k}": v for k, v in self.truth.items()})
         arrays.update({f"{p}.true_synergies": w for p, w in self.true_synergies.items()})
         arrays.update({f"{p}.amplitude_scale": s for p, s in self.amplitude_scale.items()})
-        return arrays, self.rows, pd.DataFrame(self.preprocessing, columns=["stage", "step", "parameters"])
+        return arrays, self.rows, pd.DataFrame(self.preprocessing, columns=schema.TABLES["preprocess_steps"].names)
 
     @classmethod
     def from_parts(cls, arrays: dict[str, np.ndarray], rows: pd.DataFrame, steps: pd.DataFrame) -> "Envelopes":

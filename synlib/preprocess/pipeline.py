@@ -11,7 +11,6 @@ line up with ``X``.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ import pandas as pd
 from synlib.data import Dataset, Trial
 from synlib.preprocess import segment as seg
 from synlib.preprocess import steps
-from synlib.preprocess.chain import PreprocessWarning, TrialSignal, build_steps, check_steps, describe
+from synlib.preprocess.chain import PreprocessWarning, TrialSignal, build_steps, check_steps, describe, record
 from synlib.preprocess.config import PreprocessConfig
 from synlib.preprocess.envelopes import Envelopes
 from synlib.progress import progress as progress_bar
@@ -232,10 +231,9 @@ def participant_steps(config: PreprocessConfig) -> list[dict]:
     records = []
     if config.amplitude_norm in ("participant_max", "reference"):
         parameters = {"reference": config.reference} if config.amplitude_norm == "reference" else {}
-        records.append({"stage": "participant", "step": config.amplitude_norm,
-                        "parameters": json.dumps(parameters, sort_keys=True)})
+        records.append(record("participant", config.amplitude_norm, parameters))
     if config.average_repetitions:
-        records.append({"stage": "participant", "step": "average_repetitions", "parameters": "{}"})
+        records.append(record("participant", "average_repetitions", {}))
     return records
 
 
