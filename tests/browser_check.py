@@ -21,7 +21,12 @@ What counts as a problem on a page:
   the page is compared with its source in ``_sources/``: as many ``pasted-text`` spans as
   ``{glue:text}`` roles, at least as many figures as ``{glue:figure}`` directives, as many
   ``pasted-math`` blocks as ``{glue:math}`` directives; and no glue syntax
-  (``{glue...}`` or ``<notebook>.ipynb::<key>``) may show as text.
+  (``{glue...}`` or ``<notebook>.ipynb::<key>``) may show as text;
+- a page the browser did not show: after loading, the address the page reports must be the page
+  asked for (a busy machine can hand back the previous page; it is loaded again, up to
+  ``LOAD_ATTEMPTS`` times, before it counts as a problem);
+- a redirect page (``<meta http-equiv="Refresh">``, such as the ``index.html`` the book writes)
+  whose target the book does not have. A redirect is not opened itself: its target is a page too.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER_NAMES = ("chromedriver",)
@@ -52,6 +57,8 @@ CHROMIUM_FLAGS = (
 )
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 IMAGE_TIMEOUT_MS = 10_000
+LOAD_ATTEMPTS = 3
+REDIRECT = re.compile(r'<meta\s+http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"', re.I)
 
 # Runs in the page: waits for every image, then reports what the reader would see broken.
 PAGE_SCRIPT = """
@@ -95,6 +102,7 @@ Promise.race([Promise.all([...settled, typeset]), timeout]).then(() => {
         typeset_math: document.querySelectorAll("mjx-container").length,
         mathjax_loaded: !!(window.MathJax && MathJax.startup),
         title: document.title,
+        path: window.location.pathname,
     });
 });
 """
@@ -177,6 +185,29 @@ def html_pages(html_dir: Path) -> list[str]:
                   if not skipped & set(p.relative_to(html_dir).parts))
 
 
+def redirect_target(html_dir: Path, page: str) -> str | None:
+    """The page ``page`` redirects to (relative to ``html_dir``), or None when it is a page itself."""
+    match = REDIRECT.search((html_dir / page).read_text(errors="replace")[:2000])
+    if not match:
+        return None
+    return (Path(page).parent / urlparse(match.group(1)).path).as_posix()
+
+
+def _shown(found: dict) -> str:
+    return unquote(found["path"]).lstrip("/")
+
+
+def _open(driver, base: str, page: str) -> dict:
+    """Load ``page`` and run the page script on it, loading again when the browser shows another page."""
+    for _ in range(LOAD_ATTEMPTS):
+        driver.get(base + page)
+        found = driver.execute_async_script(PAGE_SCRIPT, IMAGE_TIMEOUT_MS)
+        if _shown(found) == page:
+            return found
+        print(f"browser_check: {page}: the browser showed {found['path']}; loading it again")
+    return found
+
+
 def _source_text(html_dir: Path, page: str) -> str:
     """The Markdown of a page's source as Sphinx copied it (the markdown cells of a notebook)."""
     stem = html_dir / "_sources" / page.removesuffix(".html")
@@ -233,6 +264,8 @@ def _favicon(text: str) -> bool:
 
 
 def _page_problems(page: str, found: dict, expected: dict[str, int], log: list[dict]) -> list[str]:
+    if _shown(found) != page:
+        return [f"{page}: the browser showed {found['path']} instead, {LOAD_ATTEMPTS} times"]
     problems = [f"{page}: broken image {src}" for src in found["broken_images"]]
     problems += [f"{page}: image still loading after {IMAGE_TIMEOUT_MS / 1000:.0f} s: {src}"
                  for src in found["unloaded_images"]]
@@ -271,9 +304,13 @@ def check_pages(html_dir: Path, *, pages: list[str] | None = None,
     with serve(html_dir, failed_requests) as base, chromium() as driver:
         driver.set_script_timeout(IMAGE_TIMEOUT_MS / 1000 + 10)
         for page in pages:
+            target = redirect_target(html_dir, page)
+            if target is not None:
+                if not (html_dir / target).is_file():
+                    problems.append(f"{page}: redirects to {target}, which the book does not have")
+                continue
             failed_before = len(failed_requests)
-            driver.get(base + page)
-            found = driver.execute_async_script(PAGE_SCRIPT, IMAGE_TIMEOUT_MS)
+            found = _open(driver, base, page)
             log = driver.get_log("browser")
             for entry in log:
                 if entry["level"] == "SEVERE" and _offsite_network_failure(entry["message"]):
