@@ -12,11 +12,33 @@ NMF's adds the rank selection (:class:`NMFStudyFit`).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["StudyFit", "NMFStudyFit", "split_participants"]
+__all__ = ["StudyFit", "NMFStudyFit", "split_participants", "shares_study_parameters"]
+
+# The numpydoc entries of the parameters every fit_participants takes, written once.
+STUDY_PARAMETERS = """\
+envelopes : synlib.preprocess.envelopes.Envelopes
+    The study's envelopes.
+participants : list of str, optional
+    Participants to fit, in order (default: all of ``envelopes``).
+test_repetitions : int, list of int or None
+    Held-out repetitions; ``None`` = :func:`synlib.preprocess.envelopes.held_out_repetitions`
+    (the last one; none for single-repetition data, whose test columns are then NaN)."""
+
+
+def shares_study_parameters(function):
+    """Write :data:`STUDY_PARAMETERS` into ``function``'s docstring where it says ``{study_parameters}``."""
+    placeholder = "    {study_parameters}"
+    if function.__doc__ is None:  # python -OO strips docstrings
+        return function
+    if placeholder not in (function.__doc__ or ""):
+        raise ValueError(f"{function.__qualname__}: its docstring has no line {placeholder.strip()!r}")
+    function.__doc__ = function.__doc__.replace(placeholder, textwrap.indent(STUDY_PARAMETERS, "    "))
+    return function
 
 
 @dataclass

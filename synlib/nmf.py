@@ -69,7 +69,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from synlib import ranks as ranks_module, schema
-from synlib.fits import NMFStudyFit, split_participants
+from synlib.fits import NMFStudyFit, shares_study_parameters, split_participants
 from synlib.metrics import r2_centred
 
 SOLVERS = ("mu", "hals")
@@ -794,21 +794,18 @@ def compare_with_reference(records, solvers=("mu",), n_restarts: int = 10,
 
 
 # ---------------------------------------------------------------- a study's participants
+@shares_study_parameters
 def fit_participants(envelopes, *, participants=None, test_repetitions=None, device="cpu", ranks=None,
                      n_restarts: int = 10, max_iter: int = 1000, rank_rule: str = "r2_0.80", rank_rules=(),
                      rank_offsets=(0,), sensitivity_participants=None, random_state=0,
                      **options) -> NMFStudyFit:
     """Sweep ranks on each participant's training repetitions, apply the rank rules, test on the rest.
 
+    Held-out activations are non-negative least squares on the fixed synergies.
+
     Parameters
     ----------
-    envelopes : synlib.preprocess.envelopes.Envelopes
-        The study's envelopes.
-    participants : list of str, optional
-        Participants to fit, in order (default: all of ``envelopes``).
-    test_repetitions : int or list of int, optional
-        Repetitions held out (default: :func:`synlib.preprocess.envelopes.held_out_repetitions`). Held-out
-        activations are non-negative least squares on the fixed synergies.
+    {study_parameters}
     device : str, default "cpu"
         PyTorch device of the restarts (``"cuda"`` on a GPU).
     ranks : iterable of int, optional

@@ -116,14 +116,17 @@ def _unpad(layout: Layout, flat: torch.Tensor, k: int) -> torch.Tensor:
     return out
 
 
+def _engine(backend, problem):
+    if backend == "c-kernel":
+        _kernel_or_skip()
+        return CBackend(problem, None, 1)
+    return TorchBackend(problem, torch.device("cpu"))
+
+
 @pytest.mark.parametrize("backend", ["c-kernel", "torch"])
 def test_hand_written_gradients_match_autograd(backend):
     arrays, specs, problem, params = _random_problem()
-    if backend == "c-kernel":
-        _kernel_or_skip()
-        engine = CBackend(problem, None, 1)
-    else:
-        engine = TorchBackend(problem, torch.device("cpu"))
+    engine = _engine(backend, problem)
     active = np.ones(len(specs), dtype=bool)
     loss, grad = engine.loss_and_grad(params, active)
     for i, (d, k, enc, dec) in enumerate(specs):
@@ -143,11 +146,7 @@ def layout_pad_norm(layout, flat, k):
 @pytest.mark.parametrize("backend", ["c-kernel", "torch"])
 def test_inactive_models_get_no_gradient(backend):
     _, specs, problem, params = _random_problem()
-    if backend == "c-kernel":
-        _kernel_or_skip()
-        engine = CBackend(problem, None, 1)
-    else:
-        engine = TorchBackend(problem, torch.device("cpu"))
+    engine = _engine(backend, problem)
     active = np.array([True, False, True, False, True])
     loss, grad = engine.loss_and_grad(params, active)
     assert (loss[~active] == 0).all() and (loss[active] > 0).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 
 import numpy as np
@@ -480,6 +481,21 @@ def test_both_extractors_fit_participants_with_one_signature_and_give_one_shape(
         assert fit.table[["participant", "k", "seed"]].values.tolist() == [["P02", 3, 4]], method
         n_test = len(fit.test_rows["P02"])
         assert fit.arrays[f"P02.k3{'.s4' if method == 'AE' else ''}.activations_test"].shape == (n_test, 3)
+
+
+def test_both_fit_participants_document_their_shared_parameters_from_one_text():
+    from synlib import fits, nmf
+    from synlib.autoencoder import study
+
+    for function in (nmf.fit_participants, study.fit_participants):
+        assert textwrap.indent(fits.STUDY_PARAMETERS, "    ") in function.__doc__
+        assert "{study_parameters}" not in function.__doc__
+
+    def undocumented():
+        """Parameters are not written here."""
+
+    with pytest.raises(ValueError, match=r"undocumented: its docstring has no line '\{study_parameters\}'"):
+        fits.shares_study_parameters(undocumented)
 
 
 def test_the_held_out_split_names_a_participant_who_lacks_the_held_out_repetition():

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synlib import metrics, schema
-from synlib.fits import StudyFit, split_participants
+from synlib.fits import StudyFit, shares_study_parameters, split_participants
 from synlib.autoencoder.effective import effective_synergies
 from synlib.autoencoder.trainer import train_autoencoders
 
@@ -78,6 +78,7 @@ def _ranks(n_components, participant) -> list[int]:
     return [int(k) for k in ks]
 
 
+@shares_study_parameters
 def fit_participants(envelopes, *, participants=None, test_repetitions=None, device="auto",
                      n_components: Mapping[str, int | Sequence[int]], encoder: str, decoder: str,
                      seeds: Sequence[int] = (0,), **options) -> StudyFit:
@@ -85,13 +86,7 @@ def fit_participants(envelopes, *, participants=None, test_repetitions=None, dev
 
     Parameters
     ----------
-    envelopes : synlib.preprocess.envelopes.Envelopes
-        The study's envelopes.
-    participants : list of str, optional
-        Participants to fit, in order (default: all of ``envelopes``).
-    test_repetitions : int, list of int or None
-        Held-out repetitions; ``None`` = :func:`synlib.preprocess.envelopes.held_out_repetitions`
-        (the last one, none for single-repetition data: the test columns are then NaN).
+    {study_parameters}
     device : str, default "auto"
         PyTorch device (``"auto"``: CUDA when there is one).
     n_components : dict
