@@ -31,7 +31,7 @@ test_repetitions : int, list of int or None
 
 
 def shares_study_parameters(function):
-    """Write :data:`STUDY_PARAMETERS` into ``function``'s docstring where it says ``{study_parameters}``."""
+    """Write the shared ``STUDY_PARAMETERS`` text into ``function``'s docstring where it says ``{study_parameters}``."""
     placeholder = "    {study_parameters}"
     if function.__doc__ is None:  # python -OO strips docstrings
         return function
