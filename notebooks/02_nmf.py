@@ -70,7 +70,6 @@ test_repetitions = None
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
@@ -193,11 +192,7 @@ example = chosen_participants[0]
 model = models[example]
 truth = envelopes.true_synergies.get(example)
 if truth is not None:
-    matching = metrics.match_synergies(model.synergies_, truth)
-    other = np.zeros_like(model.synergies_)
-    other[matching.rows] = truth[matching.cols]
-    similarity = np.full(len(model.synergies_), np.nan)
-    similarity[matching.rows] = matching.similarity
+    other, similarity = metrics.matched_reference(model.synergies_, truth)
     fig = plots.synergy_bars(model.synergies_, muscles, other=other, similarity=similarity,
                              labels=("NMF", "true"), title=f"participant {example}")
 else:
@@ -226,10 +221,7 @@ plt.show()
 # %%
 if len(chosen_participants) > 1:
     pairs = metrics.cross_participant_similarity({p: models[p].synergies_ for p in chosen_participants})
-    square = pd.DataFrame(1.0, index=chosen_participants, columns=chosen_participants)
-    for a, b, s in pairs.itertuples(index=False):
-        square.loc[a, b] = square.loc[b, a] = s
-    fig = plots.similarity_matrix(square, title="NMF synergies, participant × participant")
+    fig = plots.similarity_matrix(metrics.similarity_square(pairs), title="NMF synergies, participant × participant")
     plt.show()
     glue("nmf_cross_similarity_mean", float(pairs["similarity"].mean()), display=False)
 else:
@@ -248,21 +240,15 @@ else:
 # %%
 truth_rows = fits[fits["truth_similarity"].notna()]
 if len(truth_rows):
-    recovery = []
-    for participant, fitted in models.items():
-        matching = metrics.match_synergies(envelopes.true_synergies[participant], fitted.synergies_)
-        recovery += [{"participant": participant, "true synergy": int(r) + 1, "similarity": s}
-                     for r, s in zip(matching.rows, matching.similarity)]
-    recovery = pd.DataFrame(recovery)
+    extracted = {participant: fitted.synergies_ for participant, fitted in models.items()}
+    recovery = metrics.truth_recovery_table(extracted, envelopes.true_synergies)
     fig, ax = plt.subplots(figsize=(7, 3))
     sns.stripplot(data=recovery, x="participant", y="similarity", hue="true synergy", ax=ax, size=5)
     ax.set_ylabel("cosine similarity to the true synergy")
     ax.tick_params(axis="x", rotation=60)
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     plt.show()
-    chance = {m: np.median([metrics.chance_similarity(getattr(metrics, m), fitted.synergies_,
-                                                      envelopes.true_synergies[p], random_state=i)
-                            for i, (p, fitted) in enumerate(models.items())])
+    chance = {m: metrics.median_chance(getattr(metrics, m), extracted, envelopes.true_synergies)
               for m in ("truth_similarity", "truth_precision")}
     median = float(truth_rows["truth_similarity"].median())
     glue("nmf_truth_similarity_median", median, display=False)

@@ -47,12 +47,7 @@ from synlib.plots import tradeoff as tradeoff_plots
 
 sns.set_theme(style="whitegrid", context="notebook")
 
-for name, role in ((reconstruction, "reconstruction"), (interpretability, "interpretability")):
-    if name not in tradeoff.MEASURES or tradeoff.MEASURES[name].better is None:
-        raise ValueError(f"{role}={name!r} must be a measure with a better side; choose from "
-                         f"{[m for m, s in tradeoff.MEASURES.items() if s.better]}")
-if not 0 < alpha < 1:
-    raise ValueError(f"alpha={alpha!r} must be in (0, 1)")
+tradeoff.check_choices(reconstruction, interpretability, alpha=alpha, roles=["reconstruction", "interpretability"])
 
 # %% [markdown]
 # ## The measures
@@ -92,9 +87,7 @@ headline_rule = table.loc[table["headline"].astype(bool), "rule"].iloc[0]
 rows = tradeoff.headline_rows(table)
 measures = [m for m in tradeoff.measures_in(rows) if tradeoff.MEASURES[m].kind not in ("check", "stability")]
 judged = [m for m in measures if tradeoff.MEASURES[m].better and tradeoff.MEASURES[m].kind != "reconstruction"]
-missing = [m for m in (reconstruction, interpretability) if m not in measures]
-if missing:
-    raise ValueError(f"study {study!r} has no values of {missing}; it has {measures}")
+tradeoff.require_measures(study, measures, reconstruction, interpretability)
 summary = tradeoff.config_summary(rows, measures)
 intervals = tradeoff.interval_summary(rows, measures, random_state=seed)
 n_participants = rows["participant"].nunique()

@@ -48,7 +48,7 @@ from myst_nb import glue
 
 from synlib import results, text
 from synlib.datasets import musclesynergies_reference
-from synlib.metrics import match_synergies
+from synlib.metrics import matched_reference
 from synlib.nmf import SOLVER_NAMES, compare_with_reference
 from synlib.plots import synergies as plots
 
@@ -108,11 +108,9 @@ display(Markdown(
 worst = table.loc[table["similarity_mean"].idxmin()]
 record = next(r for r in reference if r["participant"] == worst["participant"])
 model = fitted[solvers[0], worst["participant"]]
-matching = match_synergies(model.synergies_, record["synergies"])
-theirs = record["synergies"][matching.cols]
-theirs = theirs / np.linalg.norm(theirs, axis=1, keepdims=True)
-fig = plots.synergy_bars(model.synergies_[matching.rows], record["muscles"], other=theirs,
-                         similarity=matching.similarity, labels=("synlib", "musclesyneRgies"),
+theirs, similarity = matched_reference(model.synergies_, record["synergies"])
+fig = plots.synergy_bars(model.synergies_, record["muscles"], other=theirs,
+                         similarity=similarity, labels=("synlib", "musclesyneRgies"),
                          title=f"participant {worst['participant']}")
 plt.show()
 

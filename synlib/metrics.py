@@ -120,6 +120,35 @@ def match_synergies(A, B) -> Matching:
     return Matching(rows=rows, cols=cols, similarity=S[rows, cols])
 
 
+def matched_reference(synergies, reference) -> tuple[np.ndarray, np.ndarray]:
+    """``reference``'s synergies in the row order of ``synergies``, to draw each pair side by side.
+
+    Returns
+    -------
+    other : ndarray of the shape of ``synergies``
+        ``other[i]`` is the reference synergy :func:`match_synergies` pairs with
+        ``synergies[i]``, scaled to unit length (zeros when ``synergies[i]`` has no partner).
+    similarity : ndarray of shape (k,)
+        The cosine similarity of each pair (NaN without a partner).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> other, similarity = matched_reference(np.eye(3)[:2], 2 * np.eye(3)[[1, 0]])
+    >>> other.tolist(), similarity.tolist()
+    ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [1.0, 1.0])
+    """
+    synergies, reference = _synergy_pair(synergies, reference)
+    matching = match_synergies(synergies, reference)
+    matched = reference[matching.cols]
+    norms = np.linalg.norm(matched, axis=1, keepdims=True)
+    other = np.zeros_like(synergies)
+    other[matching.rows] = matched / np.where(norms > 0, norms, 1.0)
+    similarity = np.full(len(synergies), np.nan)
+    similarity[matching.rows] = matching.similarity
+    return other, similarity
+
+
 def match_synergies_greedy(A, B) -> Matching:
     """Pair synergies greedily by largest dot product (the authors' group's pairing).
 
@@ -501,6 +530,25 @@ def cross_participant_similarity(synergy_sets) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["participant_a", "participant_b", "similarity"])
 
 
+def similarity_square(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The table of :func:`cross_participant_similarity` as a symmetric participant × participant table.
+
+    Participants keep their order of appearance; the diagonal is 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pairs = cross_participant_similarity({"P1": np.eye(2), "P2": np.eye(2), "P3": [[1.0, 0.0], [0.6, 0.8]]})
+    >>> similarity_square(pairs).round(2).values.tolist()
+    [[1.0, 1.0, 0.9], [1.0, 1.0, 0.9], [0.9, 0.9, 1.0]]
+    """
+    names = list(dict.fromkeys([*pairs["participant_a"], *pairs["participant_b"]]))
+    square = pd.DataFrame(1.0, index=names, columns=names)
+    for a, b, similarity in pairs[["participant_a", "participant_b", "similarity"]].itertuples(index=False):
+        square.loc[a, b] = square.loc[b, a] = similarity
+    return square
+
+
 def set_stability(synergy_sets) -> float:
     """Mean matched similarity between every pair of synergy sets of one fit (e.g. its seeds).
 
@@ -625,6 +673,64 @@ def chance_similarity(measure, synergies, reference, *, n_draws: int = 200, rand
     rng = np.random.default_rng(random_state)
     synergies = np.atleast_2d(np.asarray(synergies, dtype=float))
     return float(np.mean([measure(shuffled_synergies(synergies, rng), reference) for _ in range(n_draws)]))
+
+
+def truth_recovery_table(synergies, true_synergies) -> pd.DataFrame:
+    """Each true synergy's similarity to the extracted synergy it is matched with, per participant.
+
+    The pairs :func:`truth_similarity` averages (Hungarian, cosine), one row each.
+
+    Parameters
+    ----------
+    synergies, true_synergies : dict of str to array-like of shape (k, n_muscles)
+        Extracted and true synergy sets by participant (``true_synergies`` holds every
+        participant of ``synergies``).
+
+    Returns
+    -------
+    DataFrame
+        ``participant``, ``true synergy`` (1-based) and ``similarity``; a true synergy that no
+        extracted one matches has no row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = {"P1": np.eye(3)}
+    >>> truth_recovery_table({"P1": np.eye(3)[[2, 0]]}, truth).values.tolist()
+    [['P1', 1, 1.0], ['P1', 3, 1.0]]
+    """
+    _require_truth_for(synergies, true_synergies)
+    rows = []
+    for participant, extracted in synergies.items():
+        matching = match_synergies(true_synergies[participant], extracted)
+        rows += [(participant, int(r) + 1, float(s)) for r, s in zip(matching.rows, matching.similarity)]
+    return pd.DataFrame(rows, columns=["participant", "true synergy", "similarity"])
+
+
+def _require_truth_for(synergies, true_synergies) -> None:
+    missing = [participant for participant in synergies if participant not in true_synergies]
+    if missing:
+        raise ValueError(f"true_synergies has no synergies for participant(s) {missing}; "
+                       f"it holds {list(true_synergies)}")
+
+
+def median_chance(measure, synergies, true_synergies, *, n_draws: int = 200) -> float:
+    """The median over participants of :func:`chance_similarity` of ``measure``.
+
+    ``synergies`` and ``true_synergies`` map participants to synergy sets; the i-th
+    participant's shuffles are seeded ``i``, so the level is the same on every run.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = {"P1": np.eye(6)[:3] + 0.1, "P2": np.eye(6)[3:] + 0.1}
+    >>> bool(0.2 < median_chance(truth_similarity, truth, truth) < 1)
+    True
+    """
+    _require_truth_for(synergies, true_synergies)
+    return float(np.median([chance_similarity(measure, extracted, true_synergies[participant],
+                                              n_draws=n_draws, random_state=i)
+                            for i, (participant, extracted) in enumerate(synergies.items())]))
 
 
 def activation_truth_correlation(activations, true_activations, synergies, true_synergies) -> float:

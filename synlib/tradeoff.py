@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -663,6 +663,36 @@ def interval_summary(table: pd.DataFrame, measures, *, n_boot: int = 2000, rando
     return pd.DataFrame(out, columns=["config", "measure", "n", "median", "ci_low", "ci_high"])
 
 
+def check_choices(*measures: str, alpha: float = 0.05, roles: Sequence[str] = ()) -> None:
+    """Refuse a measure without a better side or an ``alpha`` outside (0, 1), naming the choice.
+
+    ``roles`` names each measure in the message (e.g. ``"interpretability"``), as a
+    chapter parameter of that name.
+
+    Examples
+    --------
+    >>> check_choices("r2_test", "consistency", alpha=0.05)
+    >>> check_choices("k", roles=["interpretability"])
+    Traceback (most recent call last):
+    ...
+    ValueError: interpretability='k' must be a measure with a better side; choose from [...]
+    """
+    for i, measure in enumerate(measures):
+        if measure not in MEASURES or MEASURES[measure].better is None:
+            name = roles[i] if i < len(roles) else "measure"
+            raise ValueError(f"{name}={measure!r} must be a measure with a better side; choose from "
+                             f"{[m for m, spec in MEASURES.items() if spec.better]}")
+    if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and 0 < alpha < 1):
+        raise ValueError(f"alpha={alpha!r} must be a number in (0, 1)")
+
+
+def require_measures(study: str, measured: Sequence[str], *needed: str) -> None:
+    """Refuse a chapter's choice of measures that study ``study`` has no values of."""
+    missing = [m for m in needed if m not in measured]
+    if missing:
+        raise ValueError(f"study {study!r} has no values of {missing}; it has {list(measured)}")
+
+
 def top_set(table: pd.DataFrame, measure: str, *, alpha: float = 0.05, method: str = "AE") -> pd.DataFrame:
     """The configurations that cannot be told apart from the best one on ``measure``.
 
@@ -675,10 +705,8 @@ def top_set(table: pd.DataFrame, measure: str, *, alpha: float = 0.05, method: s
     With fewer than 6 participants no two-sided Wilcoxon test reaches p < 0.05, so
     every configuration stays in the set (see :func:`smallest_pvalue`).
     """
-    better = MEASURES[measure].better if measure in MEASURES else None
-    if better is None:
-        raise ValueError(f"measure {measure!r} has no better direction; choose one of "
-                         f"{[m for m, s in MEASURES.items() if s.better]}")
+    check_choices(measure, alpha=alpha)
+    better = MEASURES[measure].better
     wide = participant_table(table[table["method"] == method] if method else table, measure)
     if wide.empty:
         raise ValueError(f"no configuration has complete values of {measure!r}")

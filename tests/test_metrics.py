@@ -286,3 +286,20 @@ def test_saturation_of_an_activation_added_to_the_registry(monkeypatch):
     from synlib.autoencoder.activations import saturation_fraction
 
     assert saturation_fraction(values, "softsign", 1e-3) == 0.5
+
+
+def test_truth_recovery_and_chance_name_a_participant_without_truth():
+    extracted = {"P1": np.eye(3), "P2": np.eye(3)}
+    for summary in (lambda: metrics.truth_recovery_table(extracted, {"P1": np.eye(3)}),
+                    lambda: metrics.median_chance(metrics.truth_similarity, extracted, {"P1": np.eye(3)})):
+        with pytest.raises(ValueError, match=r"no synergies for participant\(s\) \['P2'\]; it holds \['P1'\]"):
+            summary()
+
+
+def test_truth_recovery_table_has_one_row_per_matched_true_synergy():
+    truth = {"P1": np.eye(4)[:3], "P2": np.eye(4)[1:]}
+    extracted = {"P1": np.eye(4)[[1, 0, 2]], "P2": np.eye(4)[[3, 1]]}
+    table = metrics.truth_recovery_table(extracted, truth)
+    assert table.groupby("participant").size().to_dict() == {"P1": 3, "P2": 2}
+    assert table.loc[table.participant == "P2", "true synergy"].tolist() == [1, 3]
+    assert np.allclose(table["similarity"], 1.0)

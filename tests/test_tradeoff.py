@@ -174,6 +174,18 @@ def test_top_set_keeps_what_cannot_be_told_apart(monkeypatch):
     assert tradeoff.smallest_pvalue(5) == 0.0625
 
 
+def test_top_set_refuses_a_measure_without_a_better_side_and_an_alpha_outside_zero_one(monkeypatch):
+    monkeypatch.setitem(tradeoff.MEASURES, "m", tradeoff.Measure("m", "higher", "interpretability"))
+    rows = _wide_rows({"a/a": np.arange(6.0), "c/c": np.zeros(6)})
+    with pytest.raises(ValueError, match=r"measure='k' must be a measure with a better side"):
+        tradeoff.top_set(rows, "k")
+    for alpha in (0, 1.5, "0.05", True):
+        with pytest.raises(ValueError, match=r"alpha=.* must be a number in \(0, 1\)"):
+            tradeoff.top_set(rows, "m", alpha=alpha)
+    with pytest.raises(ValueError, match=r"study 'fake' has no values of \['truth_similarity'\]"):
+        tradeoff.require_measures("fake", ["r2_test", "m"], "r2_test", "truth_similarity")
+
+
 def test_claim_verdicts_by_hand(monkeypatch):
     for name in ("r", "i"):
         monkeypatch.setitem(tradeoff.MEASURES, name, tradeoff.Measure(name, "higher", "interpretability"))
