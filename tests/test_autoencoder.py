@@ -275,11 +275,12 @@ def test_options_change_what_they_should():
 
 
 @pytest.mark.parametrize("options,message", [
-    ({"epochs": 0}, "epochs must be a positive integer"),
-    ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'; allowed: rmsprop, adam, sgd"),
+    ({"epochs": 0}, r"'epochs' parameter of TrainingOptions must be an int in the range \[1, inf\)\. Got 0"),
+    ({"optimizer": "lbfgs"}, r"'optimizer' parameter of TrainingOptions must be a str among .*'rmsprop'.*Got 'lbfgs'"),
     ({"optimizer_options": {"momentum": 0.9}}, r"unknown options \['momentum'\] for optimizer 'rmsprop'"),
     ({"early_stopping": {"wait": 3}}, "early_stopping must be None, a patience"),
-    ({"batch_size": 0}, "batch_size must be None or a positive integer"),
+    ({"batch_size": 0}, r"'batch_size' parameter of TrainingOptions must be an int in the range \[1, inf\) or None"),
+    ({"bn_eps": 0.0}, r"'bn_eps' parameter of TrainingOptions must be a float in the range \(0.0, inf\)"),
 ])
 def test_bad_training_options_are_named(options, message):
     with pytest.raises(ValueError, match=message):

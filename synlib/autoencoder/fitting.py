@@ -36,6 +36,7 @@ contracted multiply-adds, and the optimisers below round once per operation.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Sequence
@@ -45,6 +46,7 @@ from itertools import product
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
 from synlib.autoencoder import _ckernel
 from synlib.autoencoder._c_backend import CBackend, supports
@@ -53,7 +55,7 @@ from synlib.autoencoder._torch_backend import TorchBackend
 from synlib.autoencoder.activations import get_activation
 from synlib.progress import progress
 
-__all__ = ["OPTIMIZER_DEFAULTS", "TrainingOptions", "FitResult", "ModelSpec", "fit_batch", "resolve_device"]
+__all__ = ["OPTIMIZER_DEFAULTS", "TRAINING_CONSTRAINTS", "TrainingOptions", "FitResult", "ModelSpec", "fit_batch", "resolve_device"]
 
 
 DEFAULT_GROUP_BYTES = 8 << 20  # three default-size participants; measured faster here than 2.6 MB or all at once
@@ -65,6 +67,21 @@ OPTIMIZER_DEFAULTS = {
     "rmsprop": {"rho": 0.9, "eps": 1e-7, "eps_inside_sqrt": False},
     "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-7},
     "sgd": {"momentum": 0.0},
+}
+
+#: What each training option may be (scikit-learn's parameter constraints), checked by
+#: :class:`TrainingOptions` and, as part of its ``_parameter_constraints``, by the estimator.
+TRAINING_CONSTRAINTS = {
+    "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "optimizer": [StrOptions(set(OPTIMIZER_DEFAULTS))],
+    "optimizer_options": [dict, None],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "nonneg_decoder": ["boolean"],
+    "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+    "early_stopping": [Interval(numbers.Integral, 1, None, closed="left"), dict, None],
+    "use_bias": ["boolean"],
+    "bn_eps": [Interval(numbers.Real, 0, None, closed="neither")],
 }
 
 
@@ -117,12 +134,7 @@ class TrainingOptions:
     _resolved: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
-        if not (isinstance(self.epochs, (int, np.integer)) and self.epochs >= 1):
-            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if self.optimizer not in OPTIMIZER_DEFAULTS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; allowed: {', '.join(OPTIMIZER_DEFAULTS)}")
+        validate_parameter_constraints(TRAINING_CONSTRAINTS, self.as_dict(), caller_name=type(self).__name__)
         options = dict(OPTIMIZER_DEFAULTS[self.optimizer])
         unknown = set(self.optimizer_options or {}) - set(options)
         if unknown:
@@ -130,12 +142,6 @@ class TrainingOptions:
                              f"allowed: {', '.join(options)}")
         options.update(self.optimizer_options or {})
         self._resolved["optimizer"] = options
-        if self.batch_size is not None and not (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1):
-            raise ValueError(f"batch_size must be None or a positive integer, got {self.batch_size!r}")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a number ≥ 0, got {self.weight_decay!r}")
-        if not (isinstance(self.bn_eps, (int, float)) and self.bn_eps > 0):
-            raise ValueError(f"bn_eps must be a positive number, got {self.bn_eps!r}")
         self._resolved["early_stopping"] = _early_stopping(self.early_stopping)
 
     @classmethod

@@ -8,11 +8,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from synlib.autoencoder.activations import get_activation
-from synlib.autoencoder.fitting import OPTIMIZER_DEFAULTS, FitResult, TrainingOptions, fit_batch
+from synlib.autoencoder.fitting import TRAINING_CONSTRAINTS, FitResult, TrainingOptions, fit_batch
 
 __all__ = ["Autoencoder"]
 
@@ -99,18 +99,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "encoder": [str], "decoder": [str],
-        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(OPTIMIZER_DEFAULTS))],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "nonneg_decoder": ["boolean"],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "early_stopping": [Interval(numbers.Integral, 1, None, closed="left"), dict, None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
-        "optimizer_options": [dict, None],
-        "use_bias": ["boolean"],
-        "bn_eps": [Interval(numbers.Real, 0, None, closed="neither")],
+        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
