@@ -65,6 +65,7 @@ sensitivity_participants = None
 reported_rules = []
 max_rank = None
 test_repetitions = None
+device = "auto"
 
 # %%
 import time
@@ -76,6 +77,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from synlib import metrics, ranks as rank_rules_module, results, text
+from synlib.device import resolve_device
 from synlib.nmf import SOLVER_NAMES, fit_participants
 from synlib.plots import synergies as plots
 from synlib.tradeoff import select_participants
@@ -114,7 +116,8 @@ started = time.perf_counter()
 study_fit = fit_participants(envelopes, participants=chosen_participants, ranks=ranks, n_restarts=n_restarts,
                              max_iter=max_iter, rank_rule=rank_rule, rank_rules=rank_rules,
                              rank_offsets=rank_offsets, sensitivity_participants=sensitivity,
-                             test_repetitions=held_out, random_state=seed, solver=nmf_solver, init=nmf_init)
+                             test_repetitions=held_out, random_state=seed, solver=nmf_solver, init=nmf_init,
+                             device=device)
 elapsed = time.perf_counter() - started
 curve = study_fit.curve
 fits = study_fit.headline()
@@ -123,7 +126,7 @@ results.write_table(curve, study, "nmf_rank_curve")
 results.write_table(study_fit.table, study, "nmf_fits")
 results.write_table(study_fit.ranks, study, "nmf_ranks")
 results.write_arrays(study, "nmf_synergies", **study_fit.arrays)
-display(Markdown(f"{len(curve)} factorisations in {elapsed:.1f} s."))
+display(Markdown(f"{len(curve)} factorisations in {elapsed:.1f} s on {resolve_device(device)}."))
 
 # %% [markdown]
 # ## R² against the number of synergies

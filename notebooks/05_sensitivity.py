@@ -59,6 +59,7 @@ from myst_nb import glue
 
 from synlib import results, sensitivity, text
 from synlib.autoencoder.study import seed_list
+from synlib.device import resolve_device
 from synlib.nmf import SOLVER_NAMES
 from synlib.plots import tradeoff as tradeoff_plots
 
@@ -75,7 +76,7 @@ display(Markdown(
     + f"; {sweep_participants} participants per level; NMF ({n_restarts} `{nmf_init}` restarts, solver "
     f"`{nmf_solver}`: {SOLVER_NAMES[nmf_solver]}) and {source}: "
     f"{', '.join('/'.join(p) for p in pair_list)}; {sweep_seeds} seed(s) per pair and participant, "
-    f"{epochs} epochs."))
+    f"{epochs} epochs; on {resolve_device(device)}."))
 
 # %%
 table = sensitivity.sweep(options, axis, levels, n_participants=sweep_participants, pairs=pair_list,

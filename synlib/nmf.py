@@ -70,6 +70,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from synlib import ranks as ranks_module, schema
 from synlib.fits import NMFStudyFit, shares_study_parameters, split_participants
+from synlib.device import resolve_device
 from synlib.metrics import r2_centred
 
 SOLVERS = ("mu", "hals")
@@ -144,13 +145,6 @@ _OPTION_CONSTRAINTS = {
 }
 """Options shared by :class:`NMF` and :func:`rank_sweep`, in scikit-learn's declarative form: a bad
 value is refused before any work with a message naming the option, its allowed values and the value."""
-
-
-def _torch_device(device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available; use device='cpu'")
-    return dev
 
 
 # ---------------------------------------------------------------- fit measures
@@ -410,7 +404,7 @@ def _fit_ranks(X: np.ndarray, ranks, *, n_restarts: int, max_iter: int, tol: flo
     random, as they would with ``"random"``.
     """
     n, m = X.shape
-    dev = _torch_device(device)
+    dev = resolve_device(device)
     tdtype = _DTYPES[dtype]
     h_updates = DEFAULT_UPDATES[solver][0] if h_updates is None else h_updates
     w_updates = DEFAULT_UPDATES[solver][1] if w_updates is None else w_updates
@@ -518,8 +512,9 @@ class NMF(TransformerMixin, BaseEstimator):
     random_state : int, RandomState, Generator or None
         Seed of the random starts. Rank k's starts depend only on the seed and
         k, so ``NMF(k, random_state=s)`` equals rank k of ``rank_sweep(..., random_state=s)``.
-    device : str, default "cpu"
-        PyTorch device ("cpu", "cuda", "cuda:1", ...).
+    device : str, default "auto"
+        PyTorch device ("auto": CUDA when there is one, else the CPU; "cpu", "cuda", "cuda:1", ...;
+        :func:`synlib.device.resolve_device`).
     solver : {"mu", "hals"}, default "mu"
         Multiplicative updates (Lee & Seung; the authors' group's solver) or
         hierarchical alternating least squares (exact coordinate descent on one
@@ -565,7 +560,7 @@ class NMF(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {"n_components": "no_validation", **_OPTION_CONSTRAINTS}
 
     def __init__(self, n_components, *, max_iter=1000, tol=1e-4, window=20, n_restarts=10,
-                 h_updates=None, w_updates=None, random_state=None, device="cpu", solver="mu", init="random",
+                 h_updates=None, w_updates=None, random_state=None, device="auto", solver="mu", init="random",
                  dtype="float32"):
         self.n_components = n_components
         self.max_iter = max_iter
@@ -666,7 +661,7 @@ class RankSweep:
                   "cv_muscle_folds": [_at_least(2)]}, prefer_skip_nested_validation=True)
 def rank_sweep(X, ranks=None, n_restarts: int = 10, *, max_iter: int = 1000, tol: float = 1e-4,
                window: int = 20, h_updates: int | None = None, w_updates: int | None = None, random_state=None,
-               device="cpu",
+               device="auto",
                solver: str = "mu", init: str = "random", dtype: str = "float32", batching: str = "rank",
                cv_groups=None, cv_muscle_folds: int = 4) -> RankSweep:
     """Fit NMF at every rank with ``n_restarts`` restarts each, all restarts of a rank stacked.
@@ -795,7 +790,7 @@ def compare_with_reference(records, solvers=("mu",), n_restarts: int = 10,
 
 # ---------------------------------------------------------------- a study's participants
 @shares_study_parameters
-def fit_participants(envelopes, *, participants=None, test_repetitions=None, device="cpu", ranks=None,
+def fit_participants(envelopes, *, participants=None, test_repetitions=None, device="auto", ranks=None,
                      n_restarts: int = 10, max_iter: int = 1000, rank_rule: str = "r2_0.80", rank_rules=(),
                      rank_offsets=(0,), sensitivity_participants=None, random_state=0,
                      **options) -> NMFStudyFit:
@@ -806,8 +801,8 @@ def fit_participants(envelopes, *, participants=None, test_repetitions=None, dev
     Parameters
     ----------
     {study_parameters}
-    device : str, default "cpu"
-        PyTorch device of the restarts (``"cuda"`` on a GPU).
+    device : str, default "auto"
+        PyTorch device of the restarts, as in :class:`NMF`.
     ranks : iterable of int, optional
         Ranks to sweep (default 1 … number of muscles).
     n_restarts, max_iter : int

@@ -90,7 +90,9 @@ def sweep(dataset_options: dict, axis: str, levels: Sequence[float], *, n_partic
         updates from random starts by default).
     chance_draws : int
         Shuffles for the chance level of the recovery.
-    device, **ae_options
+    device : str
+        Where NMF and the autoencoders compute (:func:`synlib.device.resolve_device`).
+    **ae_options
         Passed to :func:`synlib.autoencoder.study.fit_pairs` (``epochs``, ...).
 
     Returns
@@ -122,7 +124,7 @@ def sweep(dataset_options: dict, axis: str, levels: Sequence[float], *, n_partic
             ks = {p: truth[p].shape[0] for p in envelopes.participants}
             for p, (train, test) in splits.items():
                 nmf = NMF(ks[p], n_restarts=n_restarts, max_iter=max_iter, random_state=seed, solver=nmf_solver,
-                          init=nmf_init).fit(train.X)
+                          init=nmf_init, device=device).fit(train.X)
                 rows.append(_row(axis, level, p, ks[p], "NMF", "", "", nmf.synergies_, truth[p],
                                  metrics.r2_centred(test.X, nmf.inverse_transform(nmf.transform(test.X))),
                                  chance_draws, seed))

@@ -3,6 +3,7 @@ agreement with scikit-learn and with musclesyneRgies' reference results, recover
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -13,6 +14,8 @@ from scipy.optimize import nnls
 from sklearn.base import clone
 from sklearn.decomposition import NMF as SklearnNMF
 
+from synlib.autoencoder import train_autoencoders
+from synlib.device import resolve_device
 from synlib.metrics import match_synergies, r2_centred, r2_global, vaf
 from synlib.nmf import NMF, check_nonnegative_data, nnls_activations, rank_sweep
 from synlib.ranks import linearity_rank, select_rank
@@ -202,7 +205,7 @@ def test_hals_from_nndsvda_follows_scikit_learns_coordinate_descent():
 def test_cuda_gives_the_cpu_fit(solver):
     X, _, _ = known_synergies(noise=0.05)
     options = dict(n_restarts=3, random_state=0, solver=solver, dtype="float64", max_iter=300)
-    cpu = NMF(3, **options).fit(X)
+    cpu = NMF(3, device="cpu", **options).fit(X)
     gpu = NMF(3, device="cuda", **options).fit(X)
     np.testing.assert_allclose(gpu.restart_r2_, cpu.restart_r2_, atol=1e-6)
 
@@ -339,3 +342,14 @@ def test_compare_with_reference_tabulates_each_solver_and_record():
     assert list(table["solver"]) == ["mu", "hals"] and set(fitted) == {("mu", "p1"), ("hals", "p1")}
     assert (table["similarity_min"] > 0.99).all()
     np.testing.assert_allclose(table["r2_difference"], table["r2_synlib"] - 0.99)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_both_extractors_refuse_cuda_on_a_machine_without_it_before_any_work():
+    X, _, _ = known_synergies(noise=0.05)
+    message = "device 'cuda' requested but PyTorch sees no CUDA device; use 'auto' or 'cpu'"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        NMF(3, device="cuda").fit(X)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        train_autoencoders([X], 3, [("relu", "tanh")], seeds=[0], epochs=2, device="cuda")
+    assert resolve_device("auto") == torch.device("cpu")  # the default of both, here

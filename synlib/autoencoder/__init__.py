@@ -12,7 +12,7 @@ import importlib
 
 _SOURCES = {
     "ACTIVATIONS": "activations", "Activation": "activations", "get_activation": "activations",
-    "Autoencoder": "model", "TrainingOptions": "fitting", "resolve_device": "fitting",
+    "Autoencoder": "model", "TrainingOptions": "fitting",
     "train_autoencoders": "trainer", "backend_fingerprint": "_ckernel",
 }
 

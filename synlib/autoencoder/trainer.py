@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from synlib.autoencoder.fitting import TrainingOptions, fit_batch, resolve_device
+from synlib.autoencoder.fitting import TrainingOptions, fit_batch
 from synlib.autoencoder.model import Autoencoder
 
-__all__ = ["TrainingOptions", "train_autoencoders", "resolve_device"]
+__all__ = ["TrainingOptions", "train_autoencoders"]
 
 
 def train_autoencoders(
