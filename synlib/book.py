@@ -126,8 +126,16 @@ def parts_summary(plans: list[Plan], source: Path = paths.BOOK) -> Path:
     return atomic_write_bytes(source / "_generated" / "parts.md", ("\n".join(lines) + "\n").encode())
 
 
+ABOUT_ENTRY = "About this part"
+"""Navigation title of a part's opening page when the part's caption is already the plan's title."""
+
+
 def _plan_part(plan: Plan, source: Path) -> dict:
-    chapters: list[dict] = [{"file": _about_page(plan, source)}]
+    caption = plan.book.get("part", plan.title)
+    about = {"file": _about_page(plan, source)}
+    if caption == plan.title:  # the sidebar would show the same words twice, caption over page
+        about["title"] = ABOUT_ENTRY
+    chapters: list[dict] = [about]
     chapters += [{"file": page} for page in plan.book.get("before", [])]
     seen_groups: set[str] = set()
     for run in plan.runs:
@@ -139,7 +147,7 @@ def _plan_part(plan: Plan, source: Path) -> dict:
             chapters.append({"file": _group_page(plan, run.group, members, source),
                              "sections": [{"file": _doc(plan, r)} for r in members]})
     chapters += [{"file": page} for page in plan.book.get("after", [])]
-    return {"caption": plan.book.get("part", plan.title), "chapters": chapters}
+    return {"caption": caption, "chapters": chapters}
 
 
 def missing_outputs(plan: Plan) -> list[Run]:

@@ -105,5 +105,8 @@ def test_each_part_opens_with_its_plan_and_the_introduction_lists_this_builds_pa
         if any(run.notebook.stem == "00_data" for run in plan.runs):
             assert "sampling rate" in about and "licence" in about, f"{plan.name}: no dataset facts"
         assert plan.book.get("part", plan.title) in intro
+        entry = re.search(rf'href="_generated/{plan.name}/about.html">([^<]*)<', intro).group(1)
+        expected = book.ABOUT_ENTRY if plan.book.get("part", plan.title) == plan.title else plan.title
+        assert unescape(entry).replace("\u2019", "'") == expected, f"{plan.name}: sidebar shows {entry!r}"
     # the non-linear arm is not in the smoke book, so the introduction does not list it
     assert "non-linear mixing" not in intro.split("How the book is organised")[1].split("Reading the synergy")[0]
