@@ -64,9 +64,9 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from synlib import ranks as rank_rules_module, results, schema, text
-from synlib.device import resolve_device
 from synlib.autoencoder.study import (check_pair, fit_participants, fit_warnings, loss_curves, nmf_matching,
                                       seed_list, seed_stability, value_problems)
+from synlib.device import resolve_device
 from synlib.plots import synergies as synergy_plots
 from synlib.plots import training as plots
 from synlib.tradeoff import select_participants

@@ -68,6 +68,12 @@ def vaf(X, Xhat) -> float:
     return _one_minus_ratio(((X - Xhat) ** 2).sum(), (X**2).sum())
 
 
+def _unit_rows(M: np.ndarray) -> np.ndarray:
+    """Each row of ``M`` scaled to length 1; a zero row stays zero."""
+    norms = np.linalg.norm(M, axis=1, keepdims=True)
+    return M / np.where(norms > 0, norms, 1.0)
+
+
 def cosine_similarity(A, B) -> np.ndarray:
     """Cosine similarity of every row of ``A`` with every row of ``B`` (shape ``len(A) × len(B)``).
 
@@ -77,11 +83,7 @@ def cosine_similarity(A, B) -> np.ndarray:
     B = np.atleast_2d(np.asarray(B, dtype=float))
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"rows of length {A.shape[1]} and {B.shape[1]} cannot be compared")
-    na = np.linalg.norm(A, axis=1, keepdims=True)
-    nb = np.linalg.norm(B, axis=1, keepdims=True)
-    na[na == 0] = 1.0
-    nb[nb == 0] = 1.0
-    return (A / na) @ (B / nb).T
+    return _unit_rows(A) @ _unit_rows(B).T
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,8 @@ def matched_reference(synergies, reference) -> tuple[np.ndarray, np.ndarray]:
     """
     synergies, reference = _synergy_pair(synergies, reference)
     matching = match_synergies(synergies, reference)
-    matched = reference[matching.cols]
-    norms = np.linalg.norm(matched, axis=1, keepdims=True)
     other = np.zeros_like(synergies)
-    other[matching.rows] = matched / np.where(norms > 0, norms, 1.0)
+    other[matching.rows] = _unit_rows(reference[matching.cols])
     similarity = np.full(len(synergies), np.nan)
     similarity[matching.rows] = matching.similarity
     return other, similarity
@@ -474,9 +474,7 @@ def preferred_directions(activations, directions) -> np.ndarray:
                          f"got {len(U)}")
     U = U / np.linalg.norm(U, axis=1, keepdims=True)
     design = np.hstack([np.ones((len(U), 1)), U])
-    b = np.linalg.lstsq(design, A, rcond=None)[0][1:].T
-    norms = np.linalg.norm(b, axis=1, keepdims=True)
-    return np.divide(b, norms, out=np.zeros_like(b), where=norms > 0)
+    return _unit_rows(np.linalg.lstsq(design, A, rcond=None)[0][1:].T)
 
 
 def direction_error(activations, true_activations, synergies, true_synergies, directions) -> float:
@@ -702,7 +700,7 @@ def truth_recovery_table(synergies, true_synergies) -> pd.DataFrame:
     _require_truth_for(synergies, true_synergies)
     rows = []
     for participant, extracted in synergies.items():
-        matching = match_synergies(true_synergies[participant], extracted)
+        matching, _ = _truth_matching(extracted, true_synergies[participant])
         rows += [(participant, int(r) + 1, float(s)) for r, s in zip(matching.rows, matching.similarity)]
     return pd.DataFrame(rows, columns=["participant", "true synergy", "similarity"])
 

@@ -69,8 +69,8 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from synlib import ranks as ranks_module, schema
-from synlib.fits import NMFStudyFit, shares_study_parameters, split_participants
 from synlib.device import resolve_device
+from synlib.fits import NMFStudyFit, shares_study_parameters, split_participants
 from synlib.metrics import r2_centred
 
 SOLVERS = ("mu", "hals")
