@@ -149,6 +149,7 @@ plt.show()
 # %%
 picked = study_fit.ranks.pivot_table(index="participant", columns="rule", values="k", aggfunc="first")
 picked = picked[[rank_rule] + [c for c in picked.columns if c != rank_rule]].reindex(chosen_participants)
+picked = picked.astype("Int64")  # ranks are counts; a rule not fitted for a participant leaves a gap
 true_k = {p: w.shape[0] for p, w in envelopes.true_synergies.items()}
 for rule in reported_rules:
     picked[f"{rule} (not fitted)"] = [rank_rules_module.rule_rank(study_fit.sweeps[p], rule, true_k.get(p))

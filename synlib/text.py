@@ -83,11 +83,14 @@ def table(frame: pd.DataFrame | pd.Series, caption: str, digits: int = 3, index:
     >>> html = styled.to_html()
     >>> "R² (held-out)" in html and "0.812" in html and "One pair." in html
     True
+    >>> counts = table(pd.DataFrame({"k": pd.array([5, None], dtype="Int64")}), "Ranks.").to_html()
+    >>> ">5<" in counts and "–" in counts and "NA" not in counts
+    True
     """
     frame = frame.to_frame() if isinstance(frame, pd.Series) else frame
     if index:
         frame = frame.reset_index()
     shown = frame.rename(columns=column_label)
     floats = [column_label(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
-    return (shown.style.hide(axis="index").format(precision=digits, na_rep="–", subset=floats)
+    return (shown.style.hide(axis="index").format(na_rep="–").format(precision=digits, na_rep="–", subset=floats)
             .set_caption(caption).set_table_attributes('class="synlib-table"'))
