@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from synlib import interrupts
+
+if __name__ == "__main__":  # python -m synlib: a signal while the modules below import ends it cleanly too
+    interrupts.exit_at_once()
+
 import argparse
 import logging
 import signal
@@ -124,10 +129,32 @@ def _overrides(args, plan) -> dict:
 def _dask_errors_only(record: logging.LogRecord) -> bool:
     # Dask logs every scheduler and worker event at INFO, and resets its loggers' levels when
     # imported, so a filter on our handler is what keeps those lines out of the runner's output.
+    # Once a signal has stopped the run, what Dask and its event loop say about workers going away
+    # is the interrupt seen from their side: the one-line message says it.
+    if record.name.startswith(("distributed", "tornado", "asyncio")) and interrupts.received() is not None:
+        return False
     return not record.name.startswith("distributed") or record.levelno >= logging.ERROR
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (128 + signal number after SIGINT or SIGTERM).
+
+    With ``argv`` None (the command line itself) SIGINT and SIGTERM are ignored
+    once the command is done, so that a signal while the interpreter exits
+    prints nothing; called with arguments (from Python) their handlers are restored.
+    """
+    with interrupts.handled(restore=argv is not None):
+        try:
+            code = _main(argv)
+            interrupts.quiet()  # a signal after the last step changes nothing: it is recorded, not raised
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            print(interrupts.message(signum), file=sys.stderr)
+            code = 128 + signum
+        return code
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("synlib: %(message)s"))
@@ -189,11 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     except (PlanError, OSError, RuntimeError) as exc:
         print(f"synlib: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as exc:
-        signum = getattr(exc, "signum", signal.SIGINT)
-        print(f"synlib: interrupted by {signal.Signals(signum).name}; finished runs are kept "
-              "and the same command resumes from them", file=sys.stderr)
-        return 128 + signum
     return 0
 
 

@@ -31,7 +31,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ from typing import Any, Iterator
 
 import jupytext
 
-from synlib import paths
+from synlib import interrupts, paths
 from synlib.autoencoder import backend_fingerprint
 from synlib.plan import Plan, PlanError, Run, external_needs, parameters_digest, upstream
 from synlib.progress import progress
@@ -61,14 +60,6 @@ class RunFailed(RuntimeError):
     def __init__(self, message: str, summaries: dict[str, list[dict[str, Any]]] | None = None):
         super().__init__(message)
         self.summaries = summaries or {}
-
-
-class Interrupted(KeyboardInterrupt):
-    """The run was stopped by a signal; ``signum`` says which (the command exits 128 + signum)."""
-
-    def __init__(self, signum: int):
-        super().__init__(f"signal {signum}")
-        self.signum = signum
 
 
 # --- what a notebook accepts ------------------------------------------------------------------
@@ -400,39 +391,6 @@ def publish(executed: Path, job: Job) -> None:
 # --- scheduling -------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _signals_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so that clean-up code runs for both."""
-
-    def handler(signum, frame):
-        _RECEIVED.append(signum)
-        raise Interrupted(signum)
-
-    _RECEIVED.clear()
-    previous = signal.signal(signal.SIGTERM, handler) if _in_main_thread() else None
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-#: Signals received during the current run; the executing notebook client may swallow the
-#: Interrupted raised in its loop (as a DeadKernelError, say), so the runner checks here too.
-_RECEIVED: list[int] = []
-
-
-def _raise_if_interrupted() -> None:
-    if _RECEIVED:
-        raise Interrupted(_RECEIVED[0])
-
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
 def _remove_partial_files(study: str) -> None:
     for folder in (paths.results_dir(study), paths.generated_root() / study, paths.cache_dir() / "runs" / study):
         if folder.is_dir():
@@ -562,14 +520,11 @@ def run_plans(
     queue = _Queue(plans, to_run)
     staging_root = Path(tempfile.mkdtemp(prefix="synlib-run-", dir=_staging_parent()))
     try:
-        with _signals_as_interrupt():
+        with interrupts.handled():
             if jobs <= 1 and scheduler is None:
                 done = _run_serial(queue, str(staging_root))
             else:
                 done = _run_dask(queue, str(staging_root), jobs, scheduler)
-    except KeyboardInterrupt:
-        log.error("interrupted; finished runs are kept and the next call resumes from them")
-        raise
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
         for plan in plans:
@@ -636,16 +591,40 @@ def _finished(queue: _Queue, job: Job, summary: dict[str, Any], done: list, bar)
 def _run_serial(queue: _Queue, staging: str) -> list[tuple[Job, dict[str, Any]]]:
     threads = os.cpu_count() or 1
     done: list[tuple[Job, dict[str, Any]]] = []
-    with _progress(len(queue.pending)) as bar:
-        while queue.pending:
-            ready = queue.ready()
-            job = ready[0]   # plans are acyclic and runs needing a failed one are dropped: one is ready
-            queue.start(job)
-            log.info("%s: running %s", job.plan, job.run_id)
-            summary = execute_job(job, threads, staging)
-            _raise_if_interrupted()
-            _finished(queue, job, summary, done, bar)
+    try:
+        with _progress(len(queue.pending)) as bar:
+            while queue.pending:
+                ready = queue.ready()
+                job = ready[0]   # plans are acyclic and runs needing a failed one are dropped: one is ready
+                queue.start(job)
+                log.info("%s: running %s", job.plan, job.run_id)
+                summary = execute_job(job, threads, staging)
+                interrupts.raise_if_received()
+                _finished(queue, job, summary, done, bar)
+    except KeyboardInterrupt:
+        _stop_children()
+        raise
     return done
+
+
+def _stop_children(timeout: float = 5.0) -> None:
+    """End the processes this one started (a notebook's kernel, perhaps still starting up).
+
+    An interrupt can reach the notebook client before it knows its kernel; the
+    kernel would then run on, and complain into the terminal once the runner has
+    removed its working folder.
+    """
+    import psutil
+
+    with interrupts.deferred():
+        children = psutil.Process().children(recursive=True)
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                child.terminate()
+        _, alive = psutil.wait_procs(children, timeout=timeout)
+        for child in alive:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
 
 
 def _threads_to_start(queue: _Queue, ready: list[Job], running: list[Job], cores: int, workers: int,
@@ -679,23 +658,16 @@ def _threads_to_start(queue: _Queue, ready: list[Job], running: list[Job], cores
 
 
 def _run_dask(queue: _Queue, staging: str, jobs: int, scheduler: str | None) -> list[tuple[Job, dict[str, Any]]]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    if scheduler:
-        cluster = None
-        client = Client(scheduler)
-        workers = max(1, sum(client.nthreads().values()))
-        log.info("connected to Dask scheduler %s with %d worker threads", scheduler, workers)
-    else:
-        workers = max(1, int(jobs))
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL)
-        client = Client(cluster)
-        log.info("started a local Dask cluster with %d workers", workers)
-    cores = os.cpu_count() or 1
+    client = cluster = None
     done: list[tuple[Job, dict[str, Any]]] = []
     running: dict[Any, tuple[Job, int]] = {}   # future -> (job, threads)
     try:
+        # a signal while the cluster starts is raised once it is up, so that the shutdown below finds it whole
+        with interrupts.deferred():
+            client, cluster, workers = _connect(jobs, scheduler)
+        cores = os.cpu_count() or 1
         with _progress(len(queue.pending)) as bar:
             futures = as_completed()
 
@@ -721,10 +693,71 @@ def _run_dask(queue: _Queue, staging: str, jobs: int, scheduler: str | None) -> 
                 _finished(queue, job, future.result(), done, bar)
                 submit_ready()
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        _shut_down(client, cluster)
     return done
+
+
+def _connect(jobs: int, scheduler: str | None):
+    """A client of the scheduler at ``scheduler``, or of a new local cluster of ``jobs`` worker processes.
+
+    Returns the client, the local cluster (``None`` for an existing scheduler) and
+    the number of workers. The local workers' own output (a worker stopped by a
+    Ctrl-C that reached its process group prints a traceback, say) goes to
+    :func:`worker_log`, not to the terminal: the runner reports for them.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        client = Client(scheduler)
+        workers = max(1, sum(client.nthreads().values()))
+        log.info("connected to Dask scheduler %s with %d worker threads", scheduler, workers)
+        return client, None, workers
+    workers = max(1, int(jobs))
+    with _stderr_to(worker_log()):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
+        client = Client(cluster)
+    log.info("started a local Dask cluster with %d workers", workers)
+    return client, cluster, workers
+
+
+def worker_log() -> Path:
+    """Where the processes of a local Dask cluster write their standard error (overwritten each run)."""
+    folder = _make_folder(paths.cache_dir() / "logs", "folder of the runner's logs")
+    return folder / "dask-workers.log"
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Point file descriptor 2 at ``path`` inside the block, so that processes started in it write there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "wb") as target:
+            os.dup2(target.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _shut_down(client, cluster) -> None:
+    """Close the client, then the local cluster, so that nothing of theirs reaches the terminal.
+
+    Signals are deferred meanwhile (a second Ctrl-C does not cut the shutdown
+    short), and what closing raises is logged at debug level: it happens when
+    workers were stopped under the cluster's feet by a signal to the process
+    group, and the runs it concerns are reported by the runner already.
+    """
+    with interrupts.deferred():
+        for part in (client, cluster):
+            if part is None:
+                continue
+            try:
+                part.close(timeout=30)
+            except BaseException as exc:  # CancelledError and timeouts from a cluster whose workers are gone
+                log.debug("closing %s raised %r", type(part).__name__, exc)
 
 
 def _not_run(job: Job) -> dict[str, Any]:

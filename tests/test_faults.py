@@ -9,10 +9,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -54,18 +56,38 @@ def _default_sigint() -> None:
 # --- interrupting a run -----------------------------------------------------------------------
 
 
-def _wait_for_kernels(started: Path, process: subprocess.Popen, timeout: float = 90.0) -> list[int]:
-    """Process ids of the kernels executing a slow run, once at least one is inside its cell."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pid_files = sorted(started.glob("slow_[12].pid"))
-        if pid_files:
-            return [int(p.read_text()) for p in pid_files]
-        if process.poll() is not None:
-            pytest.fail(f"the run ended before a slow notebook started:\n{process.stderr.read()}")
-        time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"no slow notebook started within {timeout:.0f} s:\n{process.communicate()[1]}")
+class _Run:
+    """The command-line run of the slow plan, its standard error read line by line as it comes."""
+
+    def __init__(self, command, env, cwd):
+        self.process = subprocess.Popen(command, env=env, cwd=cwd, stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True, preexec_fn=_default_sigint)
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.process.stderr), daemon=True)
+        self.reader.start()
+        self.started = time.monotonic()
+
+    def wait_until(self, ready, what: str, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready(self):
+            if self.process.poll() is not None:
+                pytest.fail(f"the run ended before {what}:\n{self.stderr()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {what} within {timeout:.0f} s:\n{self.stderr()}")
+            time.sleep(0.02)
+
+    def stderr(self) -> str:
+        return "".join(self.lines)
+
+    def finish(self, timeout: float = 90.0) -> str:
+        try:
+            self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.reader.join(timeout=10)
+        return self.stderr()
 
 
 def _gone(pid: int, timeout: float = 10.0) -> bool:
@@ -77,21 +99,51 @@ def _gone(pid: int, timeout: float = 10.0) -> bool:
     return False
 
 
+def _logged(text: str, times: int = 1):
+    return lambda run: sum(text in line for line in run.lines) >= times
+
+
+def _file(folder: Path, pattern: str):
+    return lambda run: any(folder.glob(pattern))
+
+
+#: Where a signal lands: what the test waits for before sending it, and the fixture's settings
+#: (seconds the slow runs sleep, megabytes each run prints so that publishing its page takes a while).
+PHASES = {
+    "importing": {"ready": lambda started: lambda run: time.monotonic() - run.started > 0.3, "sleep": 300,
+                  "output_mb": 0},
+    "cluster start-up": {"ready": lambda started: _logged("3 to run"), "sleep": 300, "output_mb": 0},
+    "mid-notebook": {"ready": lambda started: _file(started, "slow_[12].pid"), "sleep": 300, "output_mb": 0},
+    "publishing": {"ready": lambda started: _file(started, "done_0"), "sleep": 300, "output_mb": 60},
+    "shutdown": {"ready": lambda started: _logged(" done in ", times=3), "sleep": 0, "output_mb": 0},
+}
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="signals to process groups and /proc are Linux-only here")
 @pytest.mark.parametrize(
-    "signame, to_group, jobs",
+    "phase, signame, to_group, jobs",
     [
-        # Ctrl-C in a terminal signals the whole process group, kernels and Dask workers included
-        ("SIGINT", True, 1),
-        ("SIGINT", True, 2),
+        # Ctrl-C in a terminal signals the whole process group, kernels and Dask workers included;
         # `kill`, a scheduler or a CI timeout signals the runner process alone
-        ("SIGTERM", False, 1),
-        ("SIGTERM", False, 2),
+        ("importing", "SIGINT", True, 1),
+        ("importing", "SIGTERM", False, 2),
+        ("cluster start-up", "SIGINT", True, 2),
+        ("cluster start-up", "SIGTERM", False, 2),
+        ("mid-notebook", "SIGINT", True, 1),
+        ("mid-notebook", "SIGINT", True, 2),
+        ("mid-notebook", "SIGTERM", False, 1),
+        ("mid-notebook", "SIGTERM", False, 2),
+        ("publishing", "SIGINT", True, 1),
+        ("publishing", "SIGTERM", False, 2),
+        ("shutdown", "SIGINT", True, 2),
+        ("shutdown", "SIGTERM", False, 2),
     ],
 )
-def test_interrupted_run_leaves_no_partial_file_and_resumes(workspace, tmp_path, signame, to_group, jobs):
+def test_an_interrupt_at_any_point_is_one_line_leaves_no_partial_file_and_resumes(
+        workspace, tmp_path, phase, signame, to_group, jobs):
     signum = getattr(signal, signame)
+    setting = PHASES[phase]
     started = tmp_path / "started"
     started.mkdir()
     plan = workspace / "slow.yml"
@@ -100,38 +152,45 @@ def test_interrupted_run_leaves_no_partial_file_and_resumes(workspace, tmp_path,
     source = tmp_path / "source"
     shutil.copytree(paths.ROOT / "synlib", source / "synlib", ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "PYTHONPATH": str(source), "SYNLIB_FIXTURE_STARTED": str(started),
-           "SYNLIB_FIXTURE_SLEEP": "300"}
+           "SYNLIB_FIXTURE_SLEEP": str(setting["sleep"]), "SYNLIB_FIXTURE_OUTPUT_MB": str(setting["output_mb"])}
     command = _command("run", str(plan), "--jobs", str(jobs))
-    process = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True, preexec_fn=_default_sigint)
-    try:
-        kernels = _wait_for_kernels(started, process)
-        (os.killpg if to_group else os.kill)(process.pid, signum)
-        stderr = process.communicate(timeout=60)[1]
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    run = _Run(command, env, tmp_path)
+    run.wait_until(setting["ready"](started), f"the {phase} phase")
+    # a seeded offset, so that each case lands at its own moment of the phase, the same on every run
+    time.sleep(random.Random(f"{phase}-{signame}-{jobs}").uniform(0.0, 0.2))
+    (os.killpg if to_group else os.kill)(run.process.pid, signum)
+    stderr = run.finish()
 
-    assert process.returncode == 128 + signum, stderr
+    assert run.process.returncode == 128 + signum, stderr
     assert stderr.strip().splitlines()[-1] == (
         f"synlib: interrupted by {signame}; finished runs are kept and the same command resumes from them"
-    )
+    ), stderr
     assert "Traceback" not in stderr, stderr
+    kernels = [int(p.read_text()) for p in started.glob("slow_*.pid")]
     assert all(_gone(pid) for pid in kernels), f"a kernel outlived the runner: {kernels}"
 
     generated = paths.generated_root() / "slow-test"
-    assert sorted(p.name for p in generated.iterdir()) == ["quick.ipynb"], "only the finished run is published"
-    nbformat.validate(nbformat.read(generated / "quick.ipynb", as_version=4))
-    assert sorted(p.name for p in paths.results_dir("slow-test").iterdir()) == ["slow_0.csv"]
+    published = sorted(p.stem for p in generated.glob("*.ipynb")) if generated.is_dir() else []
+    records = paths.cache_dir() / "runs" / "slow-test"
+    finished = sorted(p.stem for p in records.glob("*.json")) if records.is_dir() else []
+    assert set(finished) <= set(published), "a run is recorded as finished only once its page is published"
+    for name in published:
+        nbformat.validate(nbformat.read(generated / f"{name}.ipynb", as_version=4))
+    if phase == "importing":
+        assert not published
+    if phase == "mid-notebook":
+        assert published == finished == ["quick"], "only the finished run is published"
+    if phase == "shutdown":
+        assert finished == ["quick", "slow_1", "slow_2"], "every run had finished before the signal"
     for root in (paths.results_root(), paths.generated_root(), paths.cache_dir()):
         assert not _partial_files(root), f"partial files left in {root}"
-    assert not any((paths.cache_dir() / "staging").iterdir()), "the staging folder was not cleaned"
+    staging = paths.cache_dir() / "staging"
+    assert not staging.is_dir() or not any(staging.iterdir()), "the staging folder was not cleaned"
 
-    resumed = subprocess.run(command, env={**env, "SYNLIB_FIXTURE_SLEEP": "0"}, cwd=tmp_path,
-                             capture_output=True, text=True, timeout=180)
+    resumed = subprocess.run(command, env={**env, "SYNLIB_FIXTURE_SLEEP": "0", "SYNLIB_FIXTURE_OUTPUT_MB": "0"},
+                             cwd=tmp_path, capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr
-    assert "2 executed, 1 unchanged and skipped" in resumed.stderr
+    assert f"{3 - len(finished)} executed, {len(finished)} unchanged and skipped" in resumed.stderr
     assert sorted(p.name for p in paths.results_dir("slow-test").iterdir()) == [
         "slow_0.csv", "slow_1.csv", "slow_2.csv"]
     assert sorted(p.name for p in generated.iterdir()) == ["quick.ipynb", "slow_1.ipynb", "slow_2.ipynb"]

@@ -14,9 +14,12 @@
 # # Slow
 #
 # A fixture for the fault tests. Runs with `slow = True` sleep for `SYNLIB_FIXTURE_SLEEP`
-# seconds before writing their table, so that a signal can arrive while they execute. The delay
-# comes from the environment, not from a parameter, so that it does not enter the run's cache key:
-# the interrupted call and the resuming call then ask for the same runs.
+# seconds before writing their table, so that a signal can arrive while they execute; every run
+# prints `SYNLIB_FIXTURE_OUTPUT_MB` megabytes, so that publishing its page takes a while, and
+# leaves a `done_<value>` file when its last cell ends, so that a signal can arrive while the
+# runner publishes it. Delays and sizes come from the environment, not from parameters, so that
+# they do not enter the run's cache key: the interrupted call and the resuming call then ask for
+# the same runs.
 
 # %% tags=["parameters"]
 study = "slow-test"
@@ -39,3 +42,8 @@ if started:
 if slow:
     time.sleep(float(os.environ.get("SYNLIB_FIXTURE_SLEEP", "0")))
 results.write_table(pd.DataFrame({"value": [value]}), study, f"slow_{value}")
+
+# %%
+print("x" * (1 << 20) * int(os.environ.get("SYNLIB_FIXTURE_OUTPUT_MB", "0")))
+if started:
+    Path(started, f"done_{value}").touch()
