@@ -75,23 +75,29 @@ tradeoff.check_choices(reconstruction, interpretability, alpha=alpha, roles=["re
 #   reach direction; each similarity beside its chance level (same synergies, muscles shuffled).
 #
 # The model kept for each participant, configuration and rank is the seed with the lowest
-# *training* loss; held-out data and truth never choose it. "Best" is never an arg-max: it is the set
-# of pairs that a Holm-corrected Wilcoxon test against the best median cannot tell apart from it
-# (α = `alpha`), and every median comes with a 95 % bootstrap interval over participants. These
-# choices are ours.
+# *training* loss; held-out data and truth never choose it. NMF and every autoencoder pair get the
+# same number of starts (NMF restarts, autoencoder seeds) and keep the best by training loss. A pair
+# with a kept model that did not pass its convergence test (still falling at the cap) is left out
+# of every comparison, and named below: a model still improving is compared at a point of its
+# training, not at what it can reach. "Best" is never an arg-max: it is the set of pairs that a
+# Holm-corrected Wilcoxon test against the best median cannot tell apart from it (α = `alpha`), and
+# every median comes with a 95 % bootstrap interval over participants. These choices are ours.
 
 # %%
 truth = tradeoff.study_truth(study, test_repetitions)
 table = tradeoff.load_study_table(study, participants, chance_draws=chance_draws, **truth)
 headline_rule = table.loc[table["headline"].astype(bool), "rule"].iloc[0]
-rows = tradeoff.headline_rows(table)
+training = table.loc[table["method"] == "AE", "training"].iloc[0]
+every_pair = tradeoff.headline_rows(table)
+rows, left_out = tradeoff.comparable(every_pair, require=2)
 measures = [m for m in tradeoff.measures_in(rows) if tradeoff.MEASURES[m].kind not in ("check", "stability")]
 judged = [m for m in measures if tradeoff.MEASURES[m].better and tradeoff.MEASURES[m].kind != "reconstruction"]
 tradeoff.require_measures(study, measures, reconstruction, interpretability)
-summary = tradeoff.config_summary(rows, measures)
+summary = tradeoff.config_summary(every_pair, measures)
 intervals = tradeoff.interval_summary(rows, measures, random_state=seed)
 n_participants = rows["participant"].nunique()
 seeds = sorted(table["seed"][table["method"] == "AE"].unique().tolist())
+n_restarts = tradeoff.nmf_restarts(study)
 results.write_table(intervals.assign(rule=headline_rule), study, "tradeoff_intervals")
 glue("n_participants", float(n_participants), display=False)
 glue("n_seeds", float(len(seeds)), display=False)
@@ -100,17 +106,32 @@ display(Markdown(
     f"configurations at the headline rank rule `{headline_rule}` (ranks "
     f"{sorted(rows['k'].unique().tolist())}), {len(seeds)} seed(s) per pair, participant and rank "
     f"({seeds}); rank labels fitted: {sorted(table['rule'].unique().tolist())}."))
-fitted = table[table["method"] == "AE"]
-if {"loss_drop_last_tenth", "r2_test"} <= set(fitted.columns):
-    for note in fit_warnings(fitted):
-        display(Markdown("> " + note))
+fitted = table[(table["method"] == "AE") & table["headline"].astype(bool)]
+display(Markdown(
+    f"Autoencoders trained with the **{training}** specification; NMF kept the best of {n_restarts} restarts "
+    f"and each pair the best of {len(seeds)} seeds, both by training loss."))
+convergence = tradeoff.convergence_table(fitted)
+display(text.table(convergence, "Models at the headline rank that passed the convergence test, per pair "
+                   "(every seed; a pair whose kept model failed is left out of the comparisons).", index=True))
+glue("n_pairs_compared", float(rows.loc[rows["method"] == "AE", "config"].nunique()), display=False)
+glue("n_pairs_left_out", float(len(left_out)), display=False)
+glue("pairs_left_out", Pretty(", ".join(left_out) or "none"), display=False)
+glue("n_models_passed", float(fitted["converged"].sum()), display=False)
+glue("n_models_headline", float(len(fitted)), display=False)
+display(Markdown(
+    f"**{int(fitted['converged'].sum())} of {len(fitted)} models passed the convergence test.** "
+    + (f"Left out of the comparisons (a kept model did not converge): **{', '.join(left_out)}**."
+       if left_out else "Every pair enters the comparisons.")))
+for note in fit_warnings(fitted):
+    display(Markdown("> " + note))
 
 # %% [markdown]
 # ## Each measure over the sixteen pairs
 #
 # Each heat map shows the median over participants of the kept models at the headline rank, for
-# every encoder activation (rows) and decoder activation (columns). Brighter is better in every
-# panel: the colour scale is reversed for measures where less is better.
+# every encoder activation (rows) and decoder activation (columns), the pairs left out of the
+# comparisons included (they are described here, not compared). Brighter is better in every panel:
+# the colour scale is reversed for measures where less is better.
 
 # %%
 tradeoff_plots.pair_heatmaps(summary, [m for m in measures if tradeoff.MEASURES[m].kind == "reconstruction"],
@@ -231,11 +252,17 @@ for measure in dict.fromkeys([reconstruction, interpretability]):
 # distinguishable* when it shares it. Each claim is judged on every measure and every rank label.
 
 # %%
-claims = tradeoff.claims_table(table, reconstruction, judged, alpha=alpha)
-results.write_table(claims.assign(study=study, headline_rule=headline_rule, headline_measure=interpretability),
-                    study, "tradeoff_claims")
-main = claims[(claims["rule"] == headline_rule) & (claims["interpretability"] == interpretability)].iloc[0]
-display(text.table(claims[claims["rule"] == headline_rule].drop(columns=["rule"]),
+claims = tradeoff.claims_table(table, reconstruction, judged, alpha=alpha).assign(training=training)
+if tradeoff.ae_tables_on_disk(study, "group"):
+    # the same claims on the group's fixed budget, for the specification curve of the verdict
+    group_table = tradeoff.load_study_table(study, participants, chance_draws=chance_draws, variant="group", **truth)
+    claims = pd.concat([claims, tradeoff.claims_table(group_table, reconstruction, judged, alpha=alpha)
+                        .assign(training="group")], ignore_index=True)
+results.write_table(claims.assign(study=study, headline_rule=headline_rule, headline_measure=interpretability,
+                                  headline_training=training), study, "tradeoff_claims")
+main = claims[(claims["rule"] == headline_rule) & (claims["interpretability"] == interpretability)
+              & (claims["training"] == training)].iloc[0]
+display(text.table(claims[(claims["rule"] == headline_rule) & (claims["training"] == training)].drop(columns=["rule"]),
               f"The two claims at the headline rule `{headline_rule}`, on each interpretability measure."))
 ranks = tradeoff.measure_ranks(rows, judged + [reconstruction])
 ranks.insert(1, "label", [tradeoff.MEASURES[m].label for m in ranks["measure"]])

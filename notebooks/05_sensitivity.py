@@ -29,7 +29,8 @@
 # ones the verdict names: the best-reconstructing and best-recovering pairs of the `reference_study`
 # at its headline rank, relu/tanh and linear/linear), one model kept per pair and participant by
 # the lowest training loss, and the breakdown threshold. The training itself is the autoencoder
-# chapter's (the group's set-up), all pairs and participants of a level in one batch.
+# chapter's (its `training` specification, by default the converged one, with `training_options`),
+# all pairs and participants of a level in one batch.
 
 # %% tags=["parameters"]
 study = "simulated"
@@ -41,7 +42,8 @@ reference_study = None
 pairs = "verdict"
 seed = 0
 sweep_seeds = 1
-epochs = 2000
+training = "converged"
+training_options = {}
 n_restarts = 5
 max_iter = 1000
 nmf_solver = "mu"
@@ -76,13 +78,13 @@ display(Markdown(
     + f"; {sweep_participants} participants per level; NMF ({n_restarts} `{nmf_init}` restarts, solver "
     f"`{nmf_solver}`: {SOLVER_NAMES[nmf_solver]}) and {source}: "
     f"{', '.join('/'.join(p) for p in pair_list)}; {sweep_seeds} seed(s) per pair and participant, "
-    f"{epochs} epochs; on {resolve_device(device)}."))
+    f"{training} training; on {resolve_device(device)}."))
 
 # %%
 table = sensitivity.sweep(options, axis, levels, n_participants=sweep_participants, pairs=pair_list,
                           seeds=seeds, preprocess=preprocess, n_restarts=n_restarts,
                           max_iter=max_iter, nmf_solver=nmf_solver, nmf_init=nmf_init, chance_draws=chance_draws,
-                          device=device, seed=seed, epochs=epochs)
+                          device=device, seed=seed, training=training, **training_options)
 results.write_table(table, study, f"sensitivity_{axis}")
 summary = sensitivity.level_summary(table)
 

@@ -203,6 +203,23 @@ def match_synergies_greedy(A, B) -> Matching:
     return Matching(rows=rows, cols=cols, similarity=cosine_similarity(A, B)[rows, cols])
 
 
+#: The ways of pairing two synergy sets, by name.
+MATCHINGS = {"hungarian": match_synergies, "greedy": match_synergies_greedy}
+
+
+def matcher(name: str):
+    """The pairing called ``name`` (:data:`MATCHINGS`).
+
+    Examples
+    --------
+    >>> matcher("greedy") is match_synergies_greedy
+    True
+    """
+    if name not in MATCHINGS:
+        raise ValueError(f"unknown matching {name!r}; allowed: {', '.join(MATCHINGS)}")
+    return MATCHINGS[name]
+
+
 def _synergy_pair(A, B) -> tuple[np.ndarray, np.ndarray]:
     A = np.atleast_2d(np.asarray(A, dtype=float))
     B = np.atleast_2d(np.asarray(B, dtype=float))
@@ -498,7 +515,7 @@ def _named_sets(synergy_sets) -> dict[str, np.ndarray]:
     return {str(i): np.asarray(s, dtype=float) for i, s in enumerate(synergy_sets)}
 
 
-def cross_participant_similarity(synergy_sets) -> pd.DataFrame:
+def cross_participant_similarity(synergy_sets, matching: str = "hungarian") -> pd.DataFrame:
     """Mean matched similarity (Hungarian, cosine) of every pair of participants' synergy sets.
 
     Parameters
@@ -506,6 +523,8 @@ def cross_participant_similarity(synergy_sets) -> pd.DataFrame:
     synergy_sets : dict of str to array-like of shape (k, n_muscles), or a sequence of arrays
         One synergy set per participant (a sequence is named ``"0"``, ``"1"``, ...);
         sets may differ in k.
+    matching : {"hungarian", "greedy"}
+        How synergies are paired (:data:`MATCHINGS`).
 
     Returns
     -------
@@ -523,7 +542,8 @@ def cross_participant_similarity(synergy_sets) -> pd.DataFrame:
     if len(sets) < 2:
         raise ValueError(f"consistency across participants needs at least 2 synergy sets, got {len(sets)}")
     names = list(sets)
-    pairs = [(a, b, match_synergies(sets[a], sets[b]).mean)
+    match = matcher(matching)
+    pairs = [(a, b, match(sets[a], sets[b]).mean)
              for i, a in enumerate(names) for b in names[i + 1:]]
     return pd.DataFrame(pairs, columns=["participant_a", "participant_b", "similarity"])
 
@@ -582,12 +602,12 @@ def cross_participant_consistency(synergy_sets) -> float:
     return float(cross_participant_similarity(synergy_sets)["similarity"].mean())
 
 
-def _truth_matching(synergies, true_synergies) -> tuple[Matching, int]:
+def _truth_matching(synergies, true_synergies, matching: str = "hungarian") -> tuple[Matching, int]:
     synergies, true_synergies = _synergy_pair(synergies, true_synergies)
-    return match_synergies(true_synergies, synergies), len(true_synergies)
+    return matcher(matching)(true_synergies, synergies), len(true_synergies)
 
 
-def truth_similarity(synergies, true_synergies) -> float:
+def truth_similarity(synergies, true_synergies, matching: str = "hungarian") -> float:
     """Recovery of the true synergies (simulated data): matched similarity per *true* synergy.
 
     True and extracted synergies are paired (Hungarian, cosine similarity); the
@@ -604,9 +624,11 @@ def truth_similarity(synergies, true_synergies) -> float:
     1.0
     >>> truth_similarity(truth[:2], truth)
     0.4
+
+    ``matching="greedy"`` pairs them the authors' group's way (:func:`match_synergies_greedy`).
     """
-    matching, k_true = _truth_matching(synergies, true_synergies)
-    return float(matching.similarity.sum() / k_true)
+    matched, k_true = _truth_matching(synergies, true_synergies, matching)
+    return float(matched.similarity.sum() / k_true)
 
 
 def truth_precision(synergies, true_synergies) -> float:

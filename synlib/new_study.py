@@ -46,10 +46,15 @@ parameters:
   test_repetitions: null  # null: the last repetition is held out (none when there is only one)
   rank_rule: r2_0.80      # the group's rule; rank_rules adds others (r2_0.85, linearity, cv)
   rank_offsets: [-1, 1]
+  # NMF restarts and autoencoder seeds: the same number of starts, each keeping its best by training loss
+  n_restarts: 3
   seeds: 3
+  # autoencoders trained until their loss stops falling (ours); group: the group's 2000 RMSprop steps
+  training: converged
   interpretability: {interpretability}
 profiles:
-  smoke: {{n_restarts: 2, max_iter: 100, epochs: 20, seeds: 2, chance_draws: 5}}
+  smoke: {{n_restarts: 2, max_iter: 100, training_options: {{warm_steps: 10, max_passes: 40, window: 10, tol: 1.0}},
+          seeds: 2, chance_draws: 5}}
 runs:
   - {{id: 00_data, notebook: 00_data}}
   - {{id: 01_preprocessing, notebook: 01_preprocessing}}

@@ -262,6 +262,21 @@ _INTERVAL = (
     ("ci_high", "float", "upper end of the 95 % bootstrap interval of the median"),
 )
 
+_AE_FIT_COLUMNS = _columns(
+    *_FIT,
+    ("r2_test_refit", "float", "centred R² on the held-out repetitions with the hidden outputs refitted to them, "
+                               "the decoder fixed (as NMF's held-out activations are)"),
+    ("dead_units", "float", "fraction of hidden units never active"),
+    ("effective_similarity", "float", "decoder weights against effective synergies"),
+    ("final_loss", "float", "training loss at the end"),
+    ("training", "text", "training specification: converged (ours) or group (2000 RMSprop steps)"),
+    ("passes", "float", "passes over the training data used"),
+    ("converged", "bool", "whether the model passed the convergence test"),
+    ("stop", "text", "why training ended: converged, stalled, capped or budget"),
+    ("loss_fall", "float", "relative fall of the loss over the test's last window"),
+    ("backend", "text", "training backend (compiled kernel or torch)"),
+)
+
 # Every results table of the book's chapters, by a short name.
 TABLES: dict[str, Table] = {
     "envelope_rows": Table(
@@ -290,12 +305,11 @@ TABLES: dict[str, Table] = {
                  ("best", "bool", "whether this restart is the rank's kept fit"))),
     "ae_fits": Table(
         "ae_fits_{encoder}_{decoder}", "03_autoencoder", "one autoencoder: participant × rank × seed",
-        _columns(*_FIT,
-                 ("dead_units", "float", "fraction of hidden units never active"),
-                 ("effective_similarity", "float", "decoder weights against effective synergies"),
-                 ("final_loss", "float", "training loss at the end"), ("epochs", "int", "epochs trained"),
-                 ("loss_drop_last_tenth", "float", "relative fall of the loss over the last tenth of training"),
-                 ("backend", "text", "training backend (compiled kernel or torch)"))),
+        _AE_FIT_COLUMNS),
+    "ae_group_fits": Table(
+        "ae_fits_{encoder}_{decoder}_group", "03_autoencoder",
+        "one autoencoder trained for the group's fixed budget (the comparison of training specifications)",
+        _AE_FIT_COLUMNS),
     "tradeoff_intervals": Table(
         "tradeoff_intervals", "04_tradeoff", "one configuration × measure at the headline rank",
         _columns(("config", "text", '"NMF" or "<encoder>/<decoder>"'), ("measure", "text", "measure"),
@@ -314,8 +328,11 @@ TABLES: dict[str, Table] = {
                  ("pair_ci_low", "float", "lower end of its interval"),
                  ("pair_ci_high", "float", "upper end of its interval"),
                  ("best_median", "float", "median of the best pair"),
+                 ("left_out", "text", "pairs left out: a kept model did not converge (';'-joined)"),
+                 ("training", "text", "training specification of the autoencoders compared"),
                  ("study", "text", "study"), ("headline_rule", "text", "the study's headline rule"),
-                 ("headline_measure", "text", "the study's headline interpretability measure"))),
+                 ("headline_measure", "text", "the study's headline interpretability measure"),
+                 ("headline_training", "text", "the study's headline training specification"))),
     "sensitivity": Table(
         "sensitivity_{axis}", "05_sensitivity", "one fit at one level of a simulator axis",
         _columns(("axis", "text", "simulator axis"), ("level", "float", "value of the axis"),
@@ -332,6 +349,9 @@ TABLES: dict[str, Table] = {
                  ("similarity_min", "float", "lowest matched similarity"), ("n_iter", "int", "iterations"))),
 }
 
+_AE_ARRAY_FIELDS = ("synergies", "activations_train", "activations_test", "hidden_test", "output_test",
+                    "loss_curve", "loss_passes", "effective_synergies")
+
 # Every NPZ archive of the book's chapters, by a short name.
 ARRAYS: dict[str, Arrays] = {
     "envelopes": Arrays("envelopes", "01_preprocessing", "the envelope matrix and what the data know of it",
@@ -340,8 +360,10 @@ ARRAYS: dict[str, Arrays] = {
     "nmf_synergies": Arrays("nmf_synergies", "02_nmf", "the kept NMF model of each participant and rank",
                             fields=("synergies", "activations_train", "activations_test")),
     "ae": Arrays("ae_{encoder}_{decoder}", "03_autoencoder", "each autoencoder of one activation pair",
-                 fields=("synergies", "activations_train", "activations_test", "hidden_test", "output_test",
-                         "loss_curve", "effective_synergies"), seeded=True),
+                 fields=_AE_ARRAY_FIELDS, seeded=True),
+    "ae_group": Arrays("ae_{encoder}_{decoder}_group", "03_autoencoder",
+                       "each autoencoder of one activation pair trained for the group's fixed budget",
+                       fields=_AE_ARRAY_FIELDS, seeded=True),
 }
 
 

@@ -52,6 +52,7 @@ class Measure:
 MEASURES: dict[str, Measure] = {
     "r2_train": Measure("R² (training)", "higher", "reconstruction"),
     "r2_test": Measure("R² (held out)", "higher", "reconstruction"),
+    "r2_test_refit": Measure("R² (held out, activations refitted)", "higher", "reconstruction"),
     "r2_global_test": Measure("R² about the grand mean (held out)", "higher", "reconstruction"),
     "vaf_test": Measure("VAF (held out)", "higher", "reconstruction"),
     # NMF-likeness: NMF scores 1 by construction, so it says how NMF-like a pair is, not how physiological
@@ -60,12 +61,13 @@ MEASURES: dict[str, Measure] = {
     "nmf_activation_correlation": Measure("NMF-likeness: correlation with NMF activations", "higher",
                                           "nmf-likeness"),
     "hoyer": Measure("Hoyer sparseness of synergies", None, "interpretability"),
-    "negative_activations": Measure("fraction of negative activations", "lower", "interpretability"),
+    # "design": measures that some pairs score by construction (design_facts says which); described, not judged
+    "negative_activations": Measure("fraction of negative activations", "lower", "design"),
     "dead_units": Measure("fraction of dead units", "lower", "interpretability"),
-    "hidden_saturation": Measure("saturated encoder outputs (sigmoid, tanh)", "lower", "interpretability"),
-    "output_saturation": Measure("saturated decoder outputs (sigmoid, tanh)", "lower", "interpretability"),
+    "hidden_saturation": Measure("saturated encoder outputs (bounded activations)", "lower", "design"),
+    "output_saturation": Measure("saturated decoder outputs (bounded activations)", "lower", "design"),
     "consistency": Measure("similarity across participants", "higher", "interpretability"),
-    "effective_similarity": Measure("decoder weights against effective synergies", "higher", "interpretability"),
+    "effective_similarity": Measure("decoder weights against effective synergies", "higher", "design"),
     "seed_stability": Measure("similarity across seeds", "higher", "stability"),
     "truth_similarity": Measure("recovery of the true synergies", "higher", "truth"),
     "truth_precision": Measure("precision against the true synergies", "higher", "truth"),
@@ -74,11 +76,33 @@ MEASURES: dict[str, Measure] = {
     "negative_weights": Measure("fraction of negative synergy weights (a check: 0 by the clip)", None, "check"),
 }
 
+#: The variants of the measures whose readout and matching are choices: measure → (base, readout, matching).
+#: The readout is the decoder weights or the effective synergies (mean Jacobian); the matching pairs
+#: synergies by the Hungarian method or the authors' group's greedy rule.
+VARIANTS = {f"{base}{'_effective' if readout == 'effective' else ''}{'_greedy' if matching == 'greedy' else ''}":
+            (base, readout, matching)
+            for base in ("truth_similarity", "consistency")
+            for readout in ("weights", "effective") for matching in ("hungarian", "greedy")}
+
+
+_READOUT_LABELS = {"weights": "decoder weights", "effective": "effective synergies"}
+for _name, (_base, _readout, _matching) in VARIANTS.items():
+    if _name != _base:
+        MEASURES[_name] = Measure(f"{MEASURES[_base].label} ({_READOUT_LABELS[_readout]}, {_matching} matching)",
+                                  MEASURES[_base].better, MEASURES[_base].kind)
+
+#: Measure kinds the verdict judges (NMF-likeness is the paper's own criterion and is reported apart;
+#: design measures are fixed by construction for some pairs).
+JUDGED_KINDS = ("truth", "interpretability")
+
 #: Chance levels computed beside the similarity measures (same synergies, muscles shuffled).
 CHANCE = {"truth_similarity": "truth_similarity_chance", "truth_precision": "truth_precision_chance",
           "nmf_similarity": "nmf_similarity_chance"}
 
 _AE_FITS = schema.TABLES["ae_fits"]
+#: The autoencoders' fits tables and archives by training variant: "" the headline (converged)
+#: training, "group" the group's fixed budget (trained for the comparison of specifications).
+_VARIANTS = {"": ("ae_fits", "ae"), "group": ("ae_group_fits", "ae_group")}
 
 
 def config_label(method: str, encoder: str = "", decoder: str = "") -> str:
@@ -122,11 +146,20 @@ def config_order(configs) -> list[str]:
 # --- reading a study ------------------------------------------------------------------------------
 
 
-def ae_tables_on_disk(study: str) -> list[str]:
-    """Names of the ``ae_fits_<encoder>_<decoder>`` tables of ``study``, sorted."""
+def _variant(variant: str) -> tuple[schema.Table, schema.Arrays]:
+    if variant not in _VARIANTS:
+        raise ValueError(f"unknown training variant {variant!r}; allowed: {', '.join(map(repr, _VARIANTS))}")
+    table, arrays = _VARIANTS[variant]
+    return schema.TABLES[table], schema.ARRAYS[arrays]
+
+
+def ae_tables_on_disk(study: str, variant: str = "") -> list[str]:
+    """Names of the autoencoder fits tables of ``study`` (``ae_fits_<encoder>_<decoder>``; with
+    ``variant="group"`` those of the group's budget, ``…_group``), sorted."""
+    spec, _ = _variant(variant)
     folder = paths.results_dir(study)
     names = sorted(p.stem for p in folder.glob("ae_fits_*.csv"))
-    return [n for n in names if _AE_FITS.match(n)]
+    return [n for n in names if spec.match(n)]
 
 
 def _read_fits(study: str, name: str) -> pd.DataFrame:
@@ -179,19 +212,29 @@ def _row_measures(W, C_train, C_test, W_nmf, C_nmf_test) -> dict[str, float]:
     }
 
 
-def _add_consistency(table: pd.DataFrame, synergies: dict) -> pd.Series:
-    """Mean similarity of each row's synergies to the other participants' (same configuration, rule and seed)."""
-    consistency = pd.Series(np.nan, index=table.index)
-    for _, group in table.groupby(["config", "rule", "seed"], sort=False):
-        if len(group) < 2:
+def _add_consistency(table: pd.DataFrame, readouts: dict[str, dict]) -> dict:
+    """Consistency across participants of the kept models, in every readout and matching, in place.
+
+    For each configuration and rule, each kept model's mean matched similarity to the other
+    participants' kept models. Returns the participants × participants similarity matrices by
+    (measure, config, rule), which the claims resample (:mod:`synlib.contrasts`).
+    """
+    pairwise = {}
+    for measure, (_, readout, matching) in VARIANTS.items():
+        if not measure.startswith("consistency"):
             continue
-        sets = {table.at[i, "participant"]: synergies[i] for i in group.index}
-        pairs = metrics.cross_participant_similarity(sets)
-        both = pd.concat([pairs.rename(columns={"participant_a": "p", "participant_b": "q"}),
-                          pairs.rename(columns={"participant_b": "p", "participant_a": "q"})])
-        per_participant = both.groupby("p")["similarity"].mean()
-        consistency[group.index] = group["participant"].map(per_participant).to_numpy()
-    return consistency
+        table[measure] = np.nan
+        for (config, rule), group in table[table["kept"].astype(bool)].groupby(["config", "rule"], sort=False):
+            if len(group) < 2:
+                continue
+            sets = {table.at[i, "participant"]: readouts[readout][i] for i in group.index}
+            square = metrics.similarity_square(metrics.cross_participant_similarity(sets, matching))
+            values = square.to_numpy(dtype=float)
+            off = ~np.eye(len(values), dtype=bool)
+            per_participant = pd.Series((np.where(off, values, 0.0)).sum(axis=1) / (len(values) - 1), index=square.index)
+            table.loc[group.index, measure] = group["participant"].map(per_participant).to_numpy()
+            pairwise[(measure, config, rule)] = square
+    return pairwise
 
 
 def _add_seed_measures(table: pd.DataFrame, synergies: dict) -> pd.DataFrame:
@@ -211,8 +254,27 @@ def _add_seed_measures(table: pd.DataFrame, synergies: dict) -> pd.DataFrame:
     return table
 
 
-def load_study_table(study: str, participants=None, *, true_synergies=None, true_activations_test=None,
-                     directions_test=None, saturation_tol: float = 1e-3, chance_draws: int = 100) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Study:
+    """A study's table (:func:`load_study_table`) and the consistency matrices behind it.
+
+    ``pairwise`` maps (consistency measure, configuration, rule) to the participants ×
+    participants matched similarity of the kept models, which :mod:`synlib.contrasts`
+    resamples (consistency is not one independent value per participant).
+    """
+
+    table: pd.DataFrame
+    pairwise: dict
+
+
+def load_study_table(study: str, participants=None, **options) -> pd.DataFrame:
+    """The table of :func:`load_study` (every measure, one row per fit and rule label)."""
+    return load_study(study, participants, **options).table
+
+
+def load_study(study: str, participants=None, *, true_synergies=None, true_activations_test=None,
+               directions_test=None, saturation_tol: float = 1e-3, chance_draws: int = 100,
+               variant: str = "") -> Study:
     """One tidy row per participant × configuration × rank rule × seed, with every measure.
 
     Reads ``nmf_fits.csv``, ``nmf_ranks.csv``, ``nmf_synergies.npz`` and every
@@ -261,13 +323,19 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
         See :func:`synlib.metrics.saturation_fraction`.
     chance_draws : int, default 100
         Shuffles per row for the chance levels.
+    variant : {"", "group"}
+        The autoencoders' training: the headline one (``""``) or the group's fixed budget.
 
     Returns
     -------
-    DataFrame
+    Study
+        The table (NMF rows count as converged: ``converged`` True, ``training`` "NMF") and
+        the consistency matrices. ``consistency`` and its variants (:data:`VARIANTS`) are
+        those of the kept models: each one's mean matched similarity to the other
+        participants' kept models.
     """
-    rank_rows, fits = read_study_fits(study, participants)
-    table, synergies, activations = _measured(fits, saturation_tol)
+    rank_rows, fits = read_study_fits(study, participants, variant)
+    table, synergies, activations, effective = _measured(fits, saturation_tol)
     nmf_at = fits[0].at
     table["nmf_similarity_chance"] = [
         metrics.chance_similarity(lambda A, B: metrics.match_synergies(A, B).mean, W, nmf_at(p, k, "synergies"),
@@ -275,7 +343,7 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
         for i, (W, p, k) in enumerate(zip(synergies, table["participant"], table["k"]))]
     if true_synergies is not None:
         _add_truth_measures(table, synergies, activations, true_synergies, true_activations_test, directions_test,
-                            chance_draws)
+                            chance_draws, effective)
     elif true_activations_test is not None:
         raise ValueError("true_activations_test needs true_synergies to pair the activations")
     # one row per rule label that stands for the fitted rank
@@ -284,8 +352,9 @@ def load_study_table(study: str, participants=None, *, true_synergies=None, true
     order = labelled["index"].to_numpy()
     by_row = {i: synergies[j] for i, j in enumerate(order)}
     labelled = labelled.drop(columns="index")
-    labelled["consistency"] = _add_consistency(labelled, by_row)
-    return _add_seed_measures(labelled, by_row)
+    labelled = _add_seed_measures(labelled, by_row)
+    pairwise = _add_consistency(labelled, {"weights": by_row, "effective": {i: effective[j] for i, j in enumerate(order)}})
+    return Study(labelled, pairwise)
 
 
 @dataclass
@@ -303,13 +372,15 @@ class ConfigFits:
     decoder: str = ""
 
 
-def read_study_fits(study: str, participants=None) -> tuple[pd.DataFrame, list[ConfigFits]]:
+def read_study_fits(study: str, participants=None, variant: str = "") -> tuple[pd.DataFrame, list[ConfigFits]]:
     """The selected participants' rows of ``nmf_ranks.csv`` and the fits of NMF then of every pair.
 
-    Reads what chapters 2 and 3 wrote (:mod:`synlib.schema`); a fits table that
-    holds another pair's rows than its name says is refused.
+    Reads what chapters 2 and 3 wrote (:mod:`synlib.schema`; ``variant`` as in
+    :func:`load_study_table`); a fits table that holds another pair's rows than its
+    name says is refused.
     """
-    ae_names = ae_tables_on_disk(study)
+    table_spec, archive_spec = _variant(variant)
+    ae_names = ae_tables_on_disk(study, variant)
     if not ae_names:
         raise FileNotFoundError(f"study {study!r} has no ae_fits_<encoder>_<decoder>.csv in "
                                 f"{paths.results_dir(study)}; run the autoencoder chapter first")
@@ -321,13 +392,13 @@ def read_study_fits(study: str, participants=None) -> tuple[pd.DataFrame, list[C
     configs = [ConfigFits(nmf[nmf["participant"].isin(keep)],
                           partial(_fit_array, results.read_arrays(study, "nmf_synergies"), nmf_source), nmf_source)]
     for name in ae_names:
-        encoder, decoder = _AE_FITS.match(name).values()
+        encoder, decoder = table_spec.match(name).values()
         fits = _read_fits(study, name)
         wrong = fits[(fits["encoder"] != encoder) | (fits["decoder"] != decoder)]
         if len(wrong):
             raise ValueError(f"{results.table_path(study, name)} holds rows of the pair "
                              f"{wrong['encoder'].iloc[0]}/{wrong['decoder'].iloc[0]}, not {encoder}/{decoder}")
-        archive = schema.ARRAYS["ae"].file_name(encoder=encoder, decoder=decoder)
+        archive = archive_spec.file_name(encoder=encoder, decoder=decoder)
         source = str(results.arrays_path(study, archive))
         configs.append(ConfigFits(fits[fits["participant"].isin(keep)],
                                   partial(_fit_array, results.read_arrays(study, archive), source), source,
@@ -341,15 +412,18 @@ def _measured(configs: list[ConfigFits], saturation_tol: float) -> tuple[pd.Data
     from synlib.autoencoder.activations import saturation_fraction
 
     nmf, *pairs = configs
-    rows, synergies, activations = [], [], []
+    rows, synergies, activations, effective = [], [], [], []
     for _, fit in nmf.table.iterrows():
         p, k = fit["participant"], fit["k"]
         W, C = nmf.at(p, k, "synergies"), nmf.at(p, k, "activations_test")
         measures = _row_measures(W, nmf.at(p, k, "activations_train"), C, W, C)
         rows.append({**fit.to_dict(), **measures, "hidden_saturation": np.nan, "output_saturation": np.nan,
-                     "effective_similarity": 1.0})
+                     "effective_similarity": 1.0, "training": NMF, "converged": True,
+                     # NMF's held-out activations are refitted (non-negative least squares) already
+                     "r2_test_refit": fit["r2_test"]})
         synergies.append(W)
         activations.append(C)
+        effective.append(W)  # a linear decoder's effective synergies are its weights
     for pair in pairs:
         for _, fit in pair.table.iterrows():
             p, k, seed = fit["participant"], int(fit["k"]), int(fit["seed"])
@@ -368,16 +442,20 @@ def _measured(configs: list[ConfigFits], saturation_tol: float) -> tuple[pd.Data
             rows.append({**fit.to_dict(), **measures})
             synergies.append(W)
             activations.append(C)
+            effective.append(ae_at("effective_synergies"))
     table = pd.DataFrame(rows)
     table["config"] = [config_label(m, e, d) for m, e, d in zip(table["method"], table["encoder"], table["decoder"])]
-    return table, synergies, activations
+    return table, synergies, activations, effective
 
 
 def _add_truth_measures(table, synergies, activations, true_synergies, true_activations_test, directions_test,
-                        chance_draws: int) -> None:
+                        chance_draws: int, effective) -> None:
     """The columns that compare each row with the simulated truth (and their chance levels), in place."""
     truth = [true_synergies[p] for p in table["participant"]]
-    table["truth_similarity"] = [metrics.truth_similarity(W, T) for W, T in zip(synergies, truth)]
+    for measure, (base, readout, matching) in VARIANTS.items():
+        if base == "truth_similarity":
+            sets = synergies if readout == "weights" else effective
+            table[measure] = [metrics.truth_similarity(W, T, matching) for W, T in zip(sets, truth)]
     table["truth_precision"] = [metrics.truth_precision(W, T) for W, T in zip(synergies, truth)]
     for measure in ("truth_similarity", "truth_precision"):
         function = getattr(metrics, measure)
@@ -617,6 +695,66 @@ def headline_rows(table: pd.DataFrame, rule: str | None = None) -> pd.DataFrame:
     return chosen[chosen["kept"].astype(bool)].reset_index(drop=True)
 
 
+def convergence_table(fits: pd.DataFrame) -> pd.DataFrame:
+    """Per autoencoder pair (index, display order): ``models``, ``passed`` the convergence test,
+    ``median passes`` and ``most passes``, from fit rows with ``config``, ``converged`` and ``passes``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"config": ["a/b", "a/b", "c/d"], "converged": [True, False, True],
+    ...                   "passes": [500.0, 2500.0, 700.0]})
+    >>> convergence_table(t)
+            models  passed  median passes  most passes
+    config
+    a/b          2       1         1500.0       2500.0
+    c/d          1       1          700.0        700.0
+    """
+    grouped = fits.groupby("config")
+    out = pd.DataFrame({"models": grouped.size(), "passed": grouped["converged"].sum().astype(int),
+                        "median passes": grouped["passes"].median(), "most passes": grouped["passes"].max()})
+    return out.reindex(config_order(out.index))
+
+
+def nmf_restarts(study: str) -> int | None:
+    """The restarts per rank the NMF chapter ran (from its rank curve), or ``None`` when it wrote none."""
+    if not results.table_path(study, "nmf_rank_curve").exists():
+        return None
+    curve = results.read_table(study, "nmf_rank_curve")
+    return int(curve.groupby(["participant", "k"]).size().max()) if len(curve) else None
+
+
+def comparable(rows: pd.DataFrame, require: int = 0) -> tuple[pd.DataFrame, list[str]]:
+    """``rows`` without the configurations that have a kept model which did not pass its convergence test.
+
+    A model still falling at its cap is compared at a point of its training, not
+    at what it can reach; its whole configuration leaves the comparisons, so that
+    every test still compares every participant. Rows of the group's fixed budget
+    are kept as they are: that budget is the specification. Returns the rows and
+    the configurations left out, in display order; fewer than ``require``
+    autoencoder pairs left is refused, saying what to change.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"config": ["NMF", "a/b", "a/b", "c/d"], "training": ["NMF", "converged"] * 2,
+    ...                      "converged": [True, True, False, True]})
+    >>> kept, left_out = comparable(rows)
+    >>> kept["config"].tolist(), left_out
+    (['NMF', 'c/d'], ['a/b'])
+    """
+    if "converged" not in rows.columns:
+        return rows, []
+    judged = rows["training"] != "group" if "training" in rows.columns else pd.Series(True, index=rows.index)
+    failing = judged & ~rows["converged"].fillna(True).astype(bool)
+    left_out = config_order(set(rows.loc[failing, "config"]))
+    kept = rows[~rows["config"].isin(left_out)].reset_index(drop=True)
+    remaining = kept.loc[kept["config"] != NMF, "config"].nunique()
+    if remaining < require:
+        raise ValueError(f"only {remaining} autoencoder pair(s) have every kept model converged ({len(left_out)} left "
+                         f"out: {', '.join(left_out)}); train longer (training_options: max_passes) or compare "
+                         "the group's budget (training: group)")
+    return kept, left_out
+
+
 def bootstrap_interval(values, *, statistic: str = "median", n_boot: int = 2000, level: float = 0.95,
                        random_state=0) -> tuple[float, float]:
     """Percentile bootstrap interval of the median (or mean) of ``values`` (resampling participants).
@@ -793,12 +931,14 @@ def claims_table(table: pd.DataFrame, reconstruction: str, measures, *, alpha: f
     ``claim1``, ``claim2``, ``top_reconstruction`` and ``top_interpretability``
     (";"-joined top sets), ``pair_rank``, ``n_pairs``, ``n_participants``,
     ``smallest_p``, ``rho`` (Spearman correlation of the pairs' medians on the two
-    measures, oriented so that ρ > 0 means they agree), and ``pair_median``,
-    ``pair_ci_low``, ``pair_ci_high``, ``best_median`` on the interpretability measure.
+    measures, oriented so that ρ > 0 means they agree), ``pair_median``,
+    ``pair_ci_low``, ``pair_ci_high``, ``best_median`` on the interpretability measure
+    and ``left_out``, the pairs that had a model not converged (:func:`comparable`).
     """
     out = []
-    for rule in dict.fromkeys(table["rule"]):
-        rows = headline_rows(table, rule)
+    # a rule label the autoencoders were not fitted at (the group's budget trains the headline rank only)
+    for rule in dict.fromkeys(table.loc[table["method"] != NMF, "rule"]):
+        rows, left_out = comparable(headline_rows(table, rule))
         summary = config_summary(rows, [reconstruction, *measures])
         rho = rank_agreement(summary, reconstruction, measures).set_index("measure")["rho"]
         for measure in measures:
@@ -812,7 +952,8 @@ def claims_table(table: pd.DataFrame, reconstruction: str, measures, *, alpha: f
                         "pair_rank": v["pair_rank"], "n_pairs": v["n_pairs"],
                         "n_participants": v["n_participants"], "smallest_p": v["smallest_p"],
                         "rho": float(rho.get(measure, np.nan)), "pair_median": float(values.median()),
-                        "pair_ci_low": lo, "pair_ci_high": hi, "best_median": float(top["median"].iloc[0])})
+                        "pair_ci_low": lo, "pair_ci_high": hi, "best_median": float(top["median"].iloc[0]),
+                        "left_out": ";".join(left_out)})
     return pd.DataFrame(out)
 
 
@@ -981,8 +1122,9 @@ def read_claims(studies) -> pd.DataFrame:
 
 
 def headline_claims(claims: pd.DataFrame) -> pd.Series:
-    """The row of one study's claims at its headline rule and on its headline measure."""
-    rows = claims[(claims["rule"] == claims["headline_rule"]) & (claims["interpretability"] == claims["headline_measure"])]
+    """The row of one study's claims at its headline rule, measure and training."""
+    rows = claims[(claims["rule"] == claims["headline_rule"]) & (claims["interpretability"] == claims["headline_measure"])
+                  & (claims["training"] == claims["headline_training"])]
     if rows.empty:
         raise ValueError("these claims have no row at their headline rule and headline measure")
     return rows.iloc[0]
@@ -1027,8 +1169,8 @@ def describe_encoders(configs) -> str:
 
 
 def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
-    """One study's claims at its headline rule, formatted for a page: one row per measure."""
-    rows = claims[claims["rule"] == claims["headline_rule"]]
+    """One study's claims at its headline rule and training, formatted for a page: one row per measure."""
+    rows = claims[(claims["rule"] == claims["headline_rule"]) & (claims["training"] == claims["headline_training"])]
     return pd.DataFrame({
         "measure": [MEASURES[m].label for m in rows["interpretability"]],
         "claim 1": rows["claim1"].to_numpy(),

@@ -113,13 +113,17 @@ def write_fake_study(study: str, n_participants: int = 4, k: int = 4, n_muscles:
             arrays.update({fit_key(p, k, field, seed=seed): value for field, value in {
                 "synergies": W, "activations_train": _activations(rng, n_train, k), "activations_test": C,
                 "hidden_test": hidden, "output_test": output,
-                "loss_curve": 0.1 * np.exp(-np.linspace(0, 5, 50)) + 0.01}.items()})
+                "loss_curve": 0.1 * np.exp(-np.linspace(0, 5, 50)) + 0.01,
+                "loss_passes": np.arange(1.0, 51.0),
+                "effective_synergies": W if decoder == "linear" else _unit_rows(W + 0.05)}.items()})
             r2 = 0.8 + _R2_BY_DECODER[decoder] + _R2_BY_ENCODER[encoder] + 0.01 * rng.normal()
             similarity = metrics.truth_similarity(W, true_W[p]) if truth else np.nan
             rows.append({**_fit_row(p, "AE", encoder, decoder, k, seed, r2, similarity),
-                         "final_loss": 0.01 + 0.001 * rng.random(), "epochs": 50,
+                         "r2_test_refit": r2 + 0.01,
+                         "final_loss": 0.01 + 0.001 * rng.random(), "training": "converged", "passes": 50.0,
+                         "converged": True, "stop": "converged", "loss_fall": 1e-5,
                          "dead_units": 0.0, "effective_similarity": 1.0 - 0.1 * (decoder != "linear"),
-                         "loss_drop_last_tenth": 0.001, "backend": "fake"})
+                         "backend": "fake"})
         results.write_table(pd.DataFrame(rows), study, f"ae_fits_{encoder}_{decoder}")
         results.write_arrays(study, f"ae_{encoder}_{decoder}", **arrays)
     return FakeStudy(study, participants, pairs, tuple(seeds), true_W, true_C)

@@ -58,7 +58,7 @@ def test_a_new_dataset_folder_gets_every_chapter_and_page(tmp_path, monkeypatch)
                        ("SYNLIB_GENERATED", source / "_generated")):
         monkeypatch.setenv(var, str(value))
     plan = load_plan(plan_file)
-    summaries = run_plan(plan, overrides={"n_restarts": 2, "max_iter": 50, "epochs": 10}, jobs=2)
+    summaries = run_plan(plan, overrides={"n_restarts": 2, "max_iter": 50, "training_options": {"warm_steps": 10, "max_passes": 30, "window": 10, "tol": 1000}}, jobs=2)
     assert {s["status"] for s in summaries} == {"ok"}
     for run in plan.runs:
         assert (source / "_generated" / "my-lab" / f"{run.id}.ipynb").exists(), run.id

@@ -10,6 +10,18 @@ call computes the loss and gradients of every model, one set of element-wise
 operations updates them all. Models are independent: a model's numbers do not
 depend on which other models share its batch.
 
+Two training specifications (``TrainingOptions.training``):
+
+- ``"group"``: the authors' group's fixed budget, a plain Keras/PyTorch loop of
+  ``epochs`` full-batch optimiser steps (2000 RMSprop steps at 1e-3);
+- ``"converged"`` (ours): the same loss trained until a stated test says it has
+  stopped falling: ``warm_steps`` steps of the same
+  optimiser on every ``coarse_stride``-th row, then the batched bound-constrained
+  L-BFGS of :mod:`synlib.autoencoder.quasi_newton`, first on those rows and then
+  on all of them, until the loss fell by at most ``tol`` over the last
+  ``window`` passes, or ``max_passes``. Every model records the passes it used,
+  the test's value and whether it passed.
+
 The maths is that of a plain Keras/PyTorch loop (the authors' group's set-up):
 
 - batch normalisation of the inputs with the batch's statistics (biased
@@ -39,9 +51,10 @@ import math
 import numbers
 import os
 import warnings
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from itertools import product
 
 import numpy as np
@@ -53,10 +66,12 @@ from synlib.autoencoder._c_backend import CBackend, supports
 from synlib.autoencoder._layout import Layout, Problem
 from synlib.autoencoder._torch_backend import TorchBackend
 from synlib.autoencoder.activations import get_activation
+from synlib.autoencoder.quasi_newton import CONVERGED, STALLED, minimise
 from synlib.device import resolve_device
 from synlib.progress import progress
 
-__all__ = ["OPTIMIZER_DEFAULTS", "TRAINING_CONSTRAINTS", "TrainingOptions", "FitResult", "ModelSpec", "fit_batch"]
+__all__ = ["OPTIMIZER_DEFAULTS", "TRAINING_CONSTRAINTS", "TrainingOptions", "FitResult", "ModelSpec", "fit_batch",
+           "resume_batch", "start_seed"]
 
 
 DEFAULT_GROUP_BYTES = 8 << 20  # three default-size participants; measured faster here than 2.6 MB or all at once
@@ -83,7 +98,19 @@ TRAINING_CONSTRAINTS = {
     "early_stopping": [Interval(numbers.Integral, 1, None, closed="left"), dict, None],
     "use_bias": ["boolean"],
     "bn_eps": [Interval(numbers.Real, 0, None, closed="neither")],
+    "training": [StrOptions({"group", "converged"})],
+    "warm_steps": [Interval(numbers.Integral, 0, None, closed="left")],
+    "coarse_stride": [Interval(numbers.Integral, 1, None, closed="left")],
+    "max_passes": [Interval(numbers.Integral, 1, None, closed="left")],
+    "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    "window": [Interval(numbers.Integral, 1, None, closed="left")],
+    "memory": [Interval(numbers.Integral, 1, None, closed="left")],
 }
+
+#: The rows the coarse phase keeps at least (fewer rows than this and every row is used).
+COARSE_MIN_ROWS = 1000
+#: The share of ``max_passes`` the coarse quasi-Newton phase may use at most.
+COARSE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -120,6 +147,28 @@ class TrainingOptions:
         Biases in the encoder and decoder layers (Keras ``Dense`` default).
     bn_eps : float
         Added to the variance in the batch normalisation (Keras default 1e-3).
+    training : {"group", "converged"}
+        ``"group"``: ``epochs`` steps of ``optimizer``, as the group trained.
+        ``"converged"`` (ours): trained until the test below passes (see the module
+        docstring); ``epochs``, ``batch_size`` and ``early_stopping`` do not apply.
+    warm_steps : int
+        ``"converged"``: steps of ``optimizer`` (at ``lr``) on the coarse rows before
+        the quasi-Newton phases. A start from the optimiser's own path: L-BFGS from
+        the initial weights ends in worse minima for ReLU encoders.
+    coarse_stride : int
+        ``"converged"``: the warm start and the first quasi-Newton phase use every
+        ``coarse_stride``-th training row (all rows when fewer than
+        ``COARSE_MIN_ROWS`` would be left), with the batch-norm statistics of all
+        rows; a pass over them counts as ``1 / coarse_stride`` of a pass.
+    max_passes : int
+        ``"converged"``: cap on the passes over the training data.
+    tol, window : float, int
+        The convergence test: the training loss fell by at most ``tol`` (relative) over
+        the last ``window`` passes over all the training rows. Also applied to the
+        last ``window`` epochs of ``"group"`` training, whose models then say whether
+        they would have passed it.
+    memory : int
+        ``"converged"``: the L-BFGS memory (pairs of steps kept).
     """
 
     epochs: int = 2000
@@ -132,10 +181,22 @@ class TrainingOptions:
     early_stopping: int | dict | None = None
     use_bias: bool = True
     bn_eps: float = 1e-3
+    training: str = "group"
+    warm_steps: int = 1000
+    coarse_stride: int = 4
+    max_passes: int = 2500
+    tol: float = 1e-4
+    window: int = 100
+    memory: int = 10
     _resolved: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         validate_parameter_constraints(TRAINING_CONSTRAINTS, self.as_dict(), caller_name=type(self).__name__)
+        if self.training == "converged":
+            set_here = [name for name in ("batch_size", "early_stopping") if getattr(self, name) is not None]
+            if set_here:
+                raise ValueError(f"training='converged' trains on full batches until its own test passes; "
+                                 f"{' and '.join(set_here)} apply to training='group' only")
         options = dict(OPTIMIZER_DEFAULTS[self.optimizer])
         unknown = set(self.optimizer_options or {}) - set(options)
         if unknown:
@@ -149,6 +210,11 @@ class TrainingOptions:
     def names(cls) -> list[str]:
         """The options' names, which are also parameters of :class:`synlib.autoencoder.model.Autoencoder`."""
         return [f.name for f in fields(cls) if not f.name.startswith("_")]
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Each option's default, by name."""
+        return {f.name: f.default for f in fields(cls) if not f.name.startswith("_")}
 
     def as_dict(self) -> dict:
         """The options by name, as :class:`synlib.autoencoder.model.Autoencoder` takes them."""
@@ -171,13 +237,19 @@ def _early_stopping(value) -> tuple[int, float] | None:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of a batch: its dataset (index into the batch's data), units, activations and seed."""
+    """One model of a batch: its dataset (index into the batch's data), units, activations and seed.
+
+    ``stream`` names the dataset for the initial weights (a participant id, say), so
+    that two datasets never start from the same weights; ``None`` draws them from
+    the seed alone.
+    """
 
     dataset: int
     k: int
     encoder: str
     decoder: str
     seed: int
+    stream: str | None = None
 
 
 @dataclass
@@ -186,7 +258,16 @@ class FitResult:
 
     ``X`` is the model's training data (the validated float64 array, not a copy)
     and ``backend`` the implementation that computed its gradients, with its
-    version: ``ckernel-<hash>`` or ``torch-<version>-<device>``.
+    version: ``ckernel-<hash>`` or ``torch-<version>-<device>``. ``loss_curve``
+    holds the training loss after each step or evaluation and ``curve_passes``
+    the passes over the training data used by then (a pass over the coarse rows
+    counting its share); ``passes`` is the total, ``stop`` why training ended
+    (``"converged"``: the test passed; ``"stalled"``: no step that the float32
+    arithmetic of the backends can represent lowers the loss any more, which
+    counts as converged; ``"capped"``; ``"budget"`` for ``"group"`` training, whose
+    ``converged`` then says whether its last window passes the test),
+    ``converged`` whether it passed and ``fall`` the test's value (the relative
+    fall of the loss over the last window).
     """
 
     spec: ModelSpec
@@ -196,6 +277,11 @@ class FitResult:
     bn_var: np.ndarray
     loss_curve: np.ndarray
     backend: str
+    curve_passes: np.ndarray
+    passes: float
+    converged: bool
+    stop: str
+    fall: float
 
 
 def batch_statistics(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -207,14 +293,32 @@ def _float32(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
 
-def initial_parameters(layout: Layout, k: int, seed: int) -> torch.Tensor:
+def start_seed(seed: int, stream: str | None = None) -> int:
+    """The seed of a model's initial weights: ``seed`` itself, or ``seed`` mixed with ``stream``.
+
+    Mixing goes through :class:`numpy.random.SeedSequence` with the CRC-32 of the
+    stream's name, so it is the same on every machine and no two streams share a start.
+
+    Examples
+    --------
+    >>> start_seed(0), start_seed(0, "P01") == start_seed(0, "P02")
+    (0, False)
+    """
+    if stream is None:
+        return int(seed)
+    mixed = np.random.SeedSequence([int(seed), zlib.crc32(str(stream).encode())])
+    return int(mixed.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def initial_parameters(layout: Layout, k: int, seed: int, stream: str | None = None) -> torch.Tensor:
     """Keras' initial values for a model with ``k`` units, padded to ``layout.k``.
 
     Dense kernels are Glorot-uniform (limit √(6 / (m + k))), biases 0, γ = 1,
-    β = 0. The draws depend only on ``seed``, ``m`` and ``k``, so a model starts
-    from the same point whatever batch it is trained in.
+    β = 0. The draws depend only on ``seed`` (with ``stream``, see :func:`start_seed`),
+    ``m`` and ``k``, so a model starts from the same point whatever batch it is
+    trained in.
     """
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = torch.Generator().manual_seed(start_seed(seed, stream))
     limit = math.sqrt(6.0 / (layout.m + k))
     W1 = (torch.rand(layout.m, k, generator=generator, dtype=torch.float64) * 2 - 1) * limit
     W2 = (torch.rand(k, layout.m, generator=generator, dtype=torch.float64) * 2 - 1) * limit
@@ -319,7 +423,8 @@ def validate_pairs(pairs: Sequence) -> list[tuple[str, str]]:
 
 
 def fit_batch(data: Sequence[np.ndarray], n_components: int | Sequence[int], pairs: Sequence[tuple[str, str]],
-              seeds: Sequence[int], options: TrainingOptions, *, device="auto", kernel: str = "auto") -> list[FitResult]:
+              seeds: Sequence[int], options: TrainingOptions, *, device="auto", kernel: str = "auto",
+              streams: Sequence[str] | None = None) -> list[FitResult]:
     """Train one autoencoder per dataset × activation pair × seed, all in one batch.
 
     The arguments are those of :func:`synlib.autoencoder.trainer.train_autoencoders`,
@@ -332,7 +437,7 @@ def fit_batch(data: Sequence[np.ndarray], n_components: int | Sequence[int], pai
     >>> X = np.random.default_rng(0).random((100, 5))
     >>> [result] = fit_batch([X], 2, [("relu", "tanh")], [0], TrainingOptions(epochs=3), device="cpu")
     >>> result.spec, result.params["W2"].shape, len(result.loss_curve)
-    (ModelSpec(dataset=0, k=2, encoder='relu', decoder='tanh', seed=0), (2, 5), 3)
+    (ModelSpec(dataset=0, k=2, encoder='relu', decoder='tanh', seed=0, stream=None), (2, 5), 3)
     """
     arrays = validate_data(data)
     ks = validate_k(n_components, len(arrays), arrays[0].shape[1])
@@ -342,18 +447,22 @@ def fit_batch(data: Sequence[np.ndarray], n_components: int | Sequence[int], pai
         raise ValueError("seeds must hold at least one seed")
     if kernel not in ("auto", "c", "torch"):
         raise ValueError(f"unknown kernel {kernel!r}; allowed: auto, c, torch")
-    specs = [ModelSpec(d, ks[d], enc, dec, seed) for d, (enc, dec), seed in product(range(len(arrays)), pairs, seeds)]
+    streams = [None] * len(arrays) if streams is None else [str(s) for s in streams]
+    if len(streams) != len(arrays):
+        raise ValueError(f"streams must name each of the {len(arrays)} datasets, got {len(streams)}: {streams!r}")
+    specs = [ModelSpec(d, ks[d], enc, dec, seed, streams[d])
+             for d, (enc, dec), seed in product(range(len(arrays)), pairs, seeds)]
     device_ = resolve_device(device)
     results = [None] * len(specs)
+    train = _train_converged if options.training == "converged" else _train_group
     for group in _cache_groups(arrays, device_):
         members = [i for i, spec in enumerate(specs) if spec.dataset in group]
         local = {d: j for j, d in enumerate(group)}
-        fitted = _train([arrays[d] for d in group],
-                        [(local[s.dataset], s.k, s.encoder, s.decoder, s.seed) for s in (specs[i] for i in members)],
-                        options, device_, kernel)
-        for i, (params, stats, curve, backend) in zip(members, fitted):
-            results[i] = FitResult(spec=specs[i], X=arrays[specs[i].dataset], params=params, bn_mean=stats[0],
-                                   bn_var=stats[1], loss_curve=curve, backend=backend)
+        batch = _Batch([arrays[d] for d in group], [replace(specs[i], dataset=local[specs[i].dataset]) for i in members],
+                       options, device_)
+        for i, trained in zip(members, train(batch, kernel)):
+            results[i] = FitResult(spec=specs[i], X=arrays[specs[i].dataset], bn_mean=batch.stats[local[specs[i].dataset]][0],
+                                   bn_var=batch.stats[local[specs[i].dataset]][1], backend=batch.backend_name, **trained)
     return results
 
 
@@ -406,55 +515,112 @@ def _make_backend(problem: Problem, device: torch.device, kernel: str, pool, thr
     return backend
 
 
-def _train(arrays, specs, opts: TrainingOptions, device: torch.device, kernel: str) -> list[tuple]:
-    """Train the models ``specs`` = [(dataset, k, encoder, decoder, seed)] on ``arrays``.
+class _Batch:
+    """What every way of training a batch shares: its data, models, layout, starts and masks.
 
-    Returns per model: its unpadded parameters, batch-norm statistics, loss curve and backend name.
+    ``specs`` index ``arrays`` by their ``dataset``; ``params`` holds the initial
+    weights (models × P, float32, on ``device``), ``trainable`` 1 where a parameter
+    is trained, ``lower`` the lower bound of each (0 for the decoder weights unless
+    ``nonneg_decoder`` is off, ``-inf`` elsewhere).
     """
-    m = arrays[0].shape[1]
-    layout = Layout(m, max(k for _, k, *_ in specs))
-    n_models = len(specs)
-    stats = [batch_statistics(X) for X in arrays]
-    params = torch.stack([initial_parameters(layout, k, seed) for _, k, _, _, seed in specs]).to(device)
-    trainable = torch.stack([layout.mask(k, use_bias=opts.use_bias) for _, k, *_ in specs]).to(device)
-    decay = torch.zeros(layout.size)
-    for name in ("W1", "W2"):
-        layout.views(decay)[name].fill_(opts.weight_decay)
-    decay = decay.to(device)
-    W2 = layout.views(params)["W2"]
+
+    def __init__(self, arrays, specs: list[ModelSpec], opts: TrainingOptions, device: torch.device):
+        self.arrays, self.specs, self.opts, self.device = arrays, specs, opts, device
+        self.layout = Layout(arrays[0].shape[1], max(s.k for s in specs))
+        self.stats = [batch_statistics(X) for X in arrays]
+        self.params = torch.stack([initial_parameters(self.layout, s.k, s.seed, s.stream) for s in specs]).to(device)
+        self.trainable = torch.stack([self.layout.mask(s.k, use_bias=opts.use_bias) for s in specs]).to(device)
+        decay = torch.zeros(self.layout.size)
+        for name in ("W1", "W2"):
+            self.layout.views(decay)[name].fill_(opts.weight_decay)
+        self.decay = decay.to(device)
+        lower = torch.full((self.layout.size,), float("-inf"), dtype=torch.float64)
+        if opts.nonneg_decoder:
+            self.layout.views(lower)["W2"].fill_(0.0)
+        self.lower = lower.to(device)
+        self.encoders = [get_activation(s.encoder) for s in specs]
+        self.decoders = [get_activation(s.decoder) for s in specs]
+        self.threads = max(1, torch.get_num_threads())
+        self.backend_name = ""
+
+    @property
+    def n_models(self) -> int:
+        return len(self.specs)
+
+    def problem(self, X, moments=None, data=None) -> Problem:
+        """The backend's problem for data ``X`` (one array per dataset, or per model with ``data``)."""
+        moments = self.stats if moments is None else moments
+        data = [s.dataset for s in self.specs] if data is None else data
+        eps = self.opts.bn_eps
+        return Problem(X=[_float32(x) for x in X], mean=[_float32(mean) for mean, _ in moments],
+                       inv_std=[_float32(1.0 / np.sqrt(var + eps)) for _, var in moments],
+                       data=data, k=[s.k for s in self.specs], encoders=self.encoders, decoders=self.decoders,
+                       layout=self.layout)
+
+    def backend(self, problem: Problem, kernel: str, pool):
+        made = _make_backend(problem, self.device, kernel, pool, self.threads)
+        self.backend_name = made.name
+        return made
+
+    def pad(self, unpadded: list[dict[str, np.ndarray]]) -> torch.Tensor:
+        """The models × P float32 tensor that holds each model's parameters (the inverse of :meth:`unpadded`)."""
+        flat = torch.zeros(self.n_models, self.layout.size, dtype=torch.float32)
+        for i, (spec, p) in enumerate(zip(self.specs, unpadded)):
+            v = self.layout.views(flat[i])
+            for name, value in p.items():
+                target = v[name][:, :spec.k] if name == "W1" else v[name][:spec.k] if name in ("b1", "W2") else v[name]
+                target.copy_(torch.from_numpy(np.asarray(value, dtype=np.float32)))
+        return flat.to(self.device)
+
+    def unpadded(self, params: torch.Tensor) -> list[dict[str, np.ndarray]]:
+        """Each model's parameters without padding, as float64 arrays."""
+        out = []
+        for i, spec in enumerate(self.specs):
+            v = self.layout.views(params[i])
+            k = spec.k
+            out.append({key: val.double().numpy().copy() for key, val in {
+                "gamma": v["gamma"], "beta": v["beta"], "W1": v["W1"][:, :k], "b1": v["b1"][:k],
+                "W2": v["W2"][:k], "b2": v["b2"]}.items()})
+        return out
+
+
+def _window_fall(curve: np.ndarray, window: int) -> float:
+    """Relative fall of a loss curve over its last ``window`` values (NaN when it is shorter)."""
+    if len(curve) <= window:
+        return float("nan")
+    before, last = curve[-window - 1], curve[-1]
+    return float((before - last) / abs(last)) if last else 0.0
+
+
+def _train_group(batch: _Batch, kernel: str) -> list[dict]:
+    """``epochs`` optimiser steps per model (the group's training); one dict of results per model."""
+    opts, specs, arrays = batch.opts, batch.specs, batch.arrays
+    params = batch.params.clone()
+    n_models = batch.n_models
+    W2 = batch.layout.views(params)["W2"]
     optimizer = _Optimizer(opts.optimizer, opts._resolved["optimizer"], opts.lr, params)
     early = opts._resolved["early_stopping"]
-    encoders = [get_activation(e) for _, _, e, _, _ in specs]
-    decoders = [get_activation(d) for _, _, _, d, _ in specs]
-
-    def problem(X, moments, data):
-        return Problem(X=[_float32(x) for x in X], mean=[_float32(mean) for mean, _ in moments],
-                       inv_std=[_float32(1.0 / np.sqrt(var + opts.bn_eps)) for _, var in moments],
-                       data=data, k=[k for _, k, *_ in specs], encoders=encoders, decoders=decoders, layout=layout)
-
-    threads = max(1, torch.get_num_threads())
     curves = np.full((opts.epochs, n_models), np.nan)
     stopped = np.zeros(n_models, dtype=bool)
     best = np.full(n_models, np.inf)
     wait = np.zeros(n_models, dtype=int)
     full_batch = opts.batch_size is None or all(opts.batch_size >= len(X) for X in arrays)
-    with ThreadPoolExecutor(threads) as pool:
+    with ThreadPoolExecutor(batch.threads) as pool:
         if full_batch:
-            backend = _make_backend(problem(arrays, stats, [d for d, *_ in specs]), device, kernel, pool, threads)
+            backend = batch.backend(batch.problem(arrays), kernel, pool)
         else:
-            shufflers = [torch.Generator().manual_seed(int(seed) + 1) for *_, seed in specs]
+            shufflers = [torch.Generator().manual_seed(int(spec.seed) + 1) for spec in specs]
         epochs = progress(range(opts.epochs), desc=f"training {n_models} autoencoder(s)", unit="epoch",
                           leave=False, mininterval=1.0)
         for epoch in epochs:
             active = ~stopped
             if full_batch:
                 loss, grad = backend.loss_and_grad(params, active)
-                _apply_step(params, grad, trainable, decay, opts, optimizer, W2, active)
+                _apply_step(params, grad, batch.trainable, batch.decay, opts, optimizer, W2, active)
                 curves[epoch, active] = loss[active]
             else:
-                loss_sum, backend = _minibatch_epoch(arrays, specs, opts, params, trainable, decay, optimizer,
-                                                     W2, active, shufflers, problem, device, kernel, pool, threads)
-                curves[epoch, active] = loss_sum[active] / np.array([len(arrays[s[0]]) for s in specs])[active]
+                loss_sum = _minibatch_epoch(batch, params, optimizer, W2, active, shufflers, kernel, pool)
+                curves[epoch, active] = loss_sum[active] / np.array([len(arrays[s.dataset]) for s in specs])[active]
             if early is not None:
                 patience, min_delta = early
                 current = curves[epoch]
@@ -464,16 +630,109 @@ def _train(arrays, specs, opts: TrainingOptions, device: torch.device, kernel: s
                 stopped |= active & (wait >= patience)
                 if stopped.all():
                     break
-    params = params.cpu()
-    results = []
-    for i, (d, k, _, _, _) in enumerate(specs):
-        v = layout.views(params[i])
-        unpadded = {"gamma": v["gamma"], "beta": v["beta"], "W1": v["W1"][:, :k], "b1": v["b1"][:k],
-                    "W2": v["W2"][:k], "b2": v["b2"]}
+    out = []
+    for i, unpadded in enumerate(batch.unpadded(params.cpu())):
         curve = curves[:, i]
-        results.append(({key: val.double().numpy().copy() for key, val in unpadded.items()}, stats[d],
-                        curve[~np.isnan(curve)], backend.name))
-    return results
+        curve = curve[~np.isnan(curve)]
+        fall = _window_fall(curve, opts.window)
+        out.append({"params": unpadded, "loss_curve": curve, "curve_passes": np.arange(1.0, len(curve) + 1),
+                    "passes": float(len(curve)), "converged": bool(fall <= opts.tol), "stop": "budget",
+                    "fall": fall})
+    return out
+
+
+def _train_converged(batch: _Batch, kernel: str) -> list[dict]:
+    """Train every model of ``batch`` until the convergence test passes or the cap (``training="converged"``).
+
+    1. ``warm_steps`` steps of the chosen optimiser on the coarse rows (every
+       ``coarse_stride``-th row, batch-norm statistics of all rows);
+    2. the batched L-BFGS of :mod:`synlib.autoencoder.quasi_newton` on the coarse
+       rows, with the same test, for at most ``COARSE_SHARE`` of ``max_passes``;
+    3. the same on all rows, until the test passes on them or the passes reach
+       ``max_passes``.
+
+    The loss, its gradient and the test are those of ``"group"`` training (mean
+    squared error, plus ``weight_decay / 2 · ‖W‖²`` when set); the quasi-Newton
+    state is float64, the backends compute in float32.
+    """
+    opts, specs, arrays = batch.opts, batch.specs, batch.arrays
+    n_models = batch.n_models
+    stride = [max(1, min(opts.coarse_stride, len(X) // COARSE_MIN_ROWS)) for X in arrays]
+    coarse = [X[::s] for X, s in zip(arrays, stride)]
+    share = np.array([len(coarse[s.dataset]) / len(arrays[s.dataset]) for s in specs])
+    curves: list[list[np.ndarray]] = [[] for _ in range(n_models)]
+    spent = np.zeros(n_models)
+
+    def record(values, weight: np.ndarray) -> None:
+        for i in range(n_models):
+            curves[i].append(np.stack([spent[i] + weight[i] * np.arange(1, len(values[i]) + 1), values[i]]))
+
+    with ThreadPoolExecutor(batch.threads) as pool:
+        backend = batch.backend(batch.problem(coarse), kernel, pool)
+        params = batch.params.clone()
+        W2 = batch.layout.views(params)["W2"]
+        optimizer = _Optimizer(opts.optimizer, opts._resolved["optimizer"], opts.lr, params)
+        everyone = np.ones(n_models, dtype=bool)
+        warm = np.zeros((opts.warm_steps, n_models))
+        for step in progress(range(opts.warm_steps), desc=f"warm start of {n_models} autoencoder(s)", unit="step",
+                             leave=False, mininterval=1.0):
+            loss, grad = backend.loss_and_grad(params, everyone)
+            _apply_step(params, grad, batch.trainable, batch.decay, opts, optimizer, W2, everyone)
+            warm[step] = loss
+        record(warm.T, share)
+        spent += share * opts.warm_steps
+        left = np.minimum(COARSE_SHARE * opts.max_passes, opts.max_passes - spent)
+        run = _quasi_newton(batch, backend, params.double(), np.floor(left / share), opts.tol)
+        record(run.curve, share)
+        spent += share * run.evaluations
+        backend = batch.backend(batch.problem(arrays), kernel, pool)
+        run = _quasi_newton(batch, backend, run.x, opts.max_passes - spent, opts.tol)
+        record(run.curve, np.ones(n_models))
+        spent += run.evaluations
+    out = []
+    for i, unpadded in enumerate(batch.unpadded(run.x.float().cpu())):
+        passes, curve = np.concatenate(curves[i], axis=1)
+        out.append({"params": unpadded, "loss_curve": curve, "curve_passes": passes, "passes": float(spent[i]),
+                    "converged": run.reason[i] in (CONVERGED, STALLED), "stop": str(run.reason[i]),
+                    "fall": float(run.fall[i])})
+    return out
+
+
+def _quasi_newton(batch: _Batch, backend, x: torch.Tensor, budget, tol: float):
+    """One quasi-Newton phase of every model of ``batch`` from ``x`` (float64), at most ``budget`` evaluations each."""
+    decay = batch.decay.double()
+    weight_decay = batch.opts.weight_decay
+
+    def evaluate(point, active):
+        loss, grad = backend.loss_and_grad(point.float().contiguous(), active)
+        grad = grad.double()
+        if weight_decay:
+            loss = np.where(active, loss + 0.5 * (decay * point * point).sum(1).cpu().numpy(), loss)
+            grad = grad + decay * point
+        return loss, grad
+
+    budget = np.maximum(np.floor(np.asarray(budget, dtype=float)), 1).astype(int)
+    return minimise(evaluate, x, batch.trainable > 0, batch.lower, max_evaluations=budget,
+                    window=batch.opts.window, tol=tol, memory=batch.opts.memory)
+
+
+def resume_batch(results: Sequence[FitResult], options: TrainingOptions, passes, *, device="auto",
+                 kernel: str = "auto") -> np.ndarray:
+    """Continue the models of ``results`` with the quasi-Newton phase on all their rows; their new losses.
+
+    Each model runs for ``passes`` more passes (one number, or one per model)
+    with no convergence test: it stops only there or where it stalls. What a
+    converged model gains so is the check of its convergence test
+    (``benchmarks/bench_converge.py``).
+    """
+    arrays = [r.X for r in results]
+    specs = [replace(r.spec, dataset=i) for i, r in enumerate(results)]
+    batch = _Batch(arrays, specs, options, resolve_device(device))
+    batch.params = batch.pad([r.params for r in results])
+    with ThreadPoolExecutor(batch.threads) as pool:
+        backend = batch.backend(batch.problem(arrays), kernel, pool)
+        run = _quasi_newton(batch, backend, batch.params.double(), np.broadcast_to(passes, len(results)), 0.0)
+    return run.loss
 
 
 def _apply_step(params, grad, trainable, decay, opts, optimizer, W2, active) -> None:
@@ -486,28 +745,26 @@ def _apply_step(params, grad, trainable, decay, opts, optimizer, W2, active) -> 
         W2.clamp_(min=0.0)
 
 
-def _minibatch_epoch(arrays, specs, opts, params, trainable, decay, optimizer, W2, active, shufflers,
-                     problem, device, kernel, pool, threads):
+def _minibatch_epoch(batch: _Batch, params, optimizer, W2, active, shufflers, kernel, pool) -> np.ndarray:
     """One epoch of mini-batch steps; returns the sample-weighted sum of the batch losses per model."""
+    specs, arrays, opts = batch.specs, batch.arrays, batch.opts
     n_models = len(specs)
-    orders = [torch.randperm(len(arrays[d]), generator=shufflers[i]).numpy() if active[i] else None
-              for i, (d, *_) in enumerate(specs)]
-    steps = max(-(-len(arrays[d]) // opts.batch_size) for d, *_ in specs)
+    orders = [torch.randperm(len(arrays[spec.dataset]), generator=shufflers[i]).numpy() if active[i] else None
+              for i, spec in enumerate(specs)]
+    steps = max(-(-len(arrays[spec.dataset]) // opts.batch_size) for spec in specs)
     loss_sum = np.zeros(n_models)
-    backend = None
     for step in range(steps):
         X, stepping = [], np.zeros(n_models, dtype=bool)
-        for i, (d, *_) in enumerate(specs):
+        for i, spec in enumerate(specs):
             rows = orders[i][step * opts.batch_size:(step + 1) * opts.batch_size] if active[i] else []
             if len(rows) == 0:
                 rows = [0]  # a stand-in batch for a model that takes no step now
             else:
                 stepping[i] = True
-            X.append(arrays[d][rows])
-        backend = _make_backend(problem(X, [batch_statistics(x) for x in X], list(range(n_models))),
-                                device, kernel, pool, threads)
+            X.append(arrays[spec.dataset][rows])
+        backend = batch.backend(batch.problem(X, [batch_statistics(x) for x in X], list(range(n_models))), kernel, pool)
         loss, grad = backend.loss_and_grad(params, stepping)
-        _apply_step(params, grad, trainable, decay, opts, optimizer, W2, stepping)
+        _apply_step(params, grad, batch.trainable, batch.decay, opts, optimizer, W2, stepping)
         batch_rows = np.array([len(x) for x in X])
         loss_sum += np.where(stepping, loss * batch_rows, 0.0)
-    return loss_sum, backend
+    return loss_sum

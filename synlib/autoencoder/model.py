@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -35,14 +36,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         Hidden units = synergies.
     encoder, decoder : str
         Activation names from :data:`synlib.autoencoder.activations.ACTIVATIONS`.
-    epochs, lr, optimizer, batch_size, nonneg_decoder, weight_decay, early_stopping, optimizer_options, use_bias, bn_eps
-        Training options, see :class:`synlib.autoencoder.fitting.TrainingOptions`
-        (defaults: the group's 2000 full-batch epochs of RMSprop at 1e-3,
-        decoder weights clipped at 0).
     random_state : int, RandomState or None
         Seed of the initial weights; an int gives the same model every time.
     device : str
         "auto" (CUDA when available, else CPU), "cpu", "cuda", ...
+    **training_options
+        Every field of :class:`synlib.autoencoder.fitting.TrainingOptions`, with its
+        default there (they are this estimator's parameters: ``get_params`` lists
+        them): ``training="group"`` (the group's 2000 full-batch epochs of RMSprop
+        at 1e-3, decoder weights clipped at 0) or ``training="converged"`` (ours:
+        trained until the loss stops falling, see
+        :mod:`synlib.autoencoder.fitting`), ``epochs``, ``lr``, ``optimizer``, …
 
     Attributes
     ----------
@@ -57,9 +61,21 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     intercept_ : ndarray, muscles
         Decoder bias (zero without biases).
     loss_curve_ : ndarray
-        Training loss (MSE) at each epoch, computed before that epoch's update (as Keras reports it).
+        Training loss after each step (``"group"``: before each epoch's update, as
+        Keras reports it) or evaluation (``"converged"``).
+    loss_passes_ : ndarray
+        The passes over the training data used by each point of ``loss_curve_``.
     n_epochs_ : int
-        Epochs run (fewer than ``epochs`` after early stopping).
+        Passes over the training data used, rounded up (``"group"``: epochs run,
+        fewer than ``epochs`` after early stopping).
+    converged_ : bool
+        Whether the model passed the convergence test (``tol`` over ``window``
+        passes; for ``"group"``, whether its last epochs would have passed it).
+    stop_reason_ : str
+        Why training ended: ``"converged"``, ``"stalled"`` (no representable step
+        lowers the loss: counted as converged), ``"capped"`` or ``"budget"``.
+    loss_fall_ : float
+        The test's value: the relative fall of the loss over the last ``window`` passes.
     bn_mean_, bn_var_ : ndarray, muscles
         Batch-norm statistics used at inference: the mean and (biased) variance
         of the training data — what the full-batch statistics are, and what
@@ -104,40 +120,19 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         **TRAINING_CONSTRAINTS,
     }
 
-    def __init__(
-        self,
-        n_components,
-        encoder="relu",
-        decoder="tanh",
-        *,
-        epochs=2000,
-        lr=1e-3,
-        optimizer="rmsprop",
-        batch_size=None,
-        nonneg_decoder=True,
-        weight_decay=0.0,
-        early_stopping=None,
-        random_state=None,
-        device="auto",
-        optimizer_options=None,
-        use_bias=True,
-        bn_eps=1e-3,
-    ):
+    def __init__(self, n_components, encoder="relu", decoder="tanh", *, random_state=None, device="auto",
+                 **training_options):
+        unknown = sorted(set(training_options) - set(TrainingOptions.names()))
+        if unknown:
+            raise TypeError(f"Autoencoder got unexpected keyword arguments {unknown}; its training options are "
+                            f"{', '.join(TrainingOptions.names())}")
         self.n_components = n_components
         self.encoder = encoder
         self.decoder = decoder
-        self.epochs = epochs
-        self.lr = lr
-        self.optimizer = optimizer
-        self.batch_size = batch_size
-        self.nonneg_decoder = nonneg_decoder
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
         self.random_state = random_state
         self.device = device
-        self.optimizer_options = optimizer_options
-        self.use_bias = use_bias
-        self.bn_eps = bn_eps
+        for name, default in TrainingOptions.defaults().items():
+            setattr(self, name, training_options.get(name, default))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -167,7 +162,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         safe = np.where(norms > 0, norms, 1.0)
         self.synergies_ = self.decoder_weights_ / safe[:, None]
         self.loss_curve_ = result.loss_curve
-        self.n_epochs_ = len(result.loss_curve)
+        self.loss_passes_ = result.curve_passes
+        self.n_epochs_ = int(np.ceil(result.passes - 1e-9))
+        self.converged_ = bool(result.converged)
+        self.stop_reason_ = result.stop
+        self.loss_fall_ = float(result.fall)
         self.backend_ = result.backend
         self.n_features_in_ = result.X.shape[1]
         self.activations_ = self.transform(result.X)
@@ -199,7 +198,28 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     def reconstruct(self, X) -> np.ndarray:
         """The network output for data ``X``, computed directly from the trained weights."""
-        return _apply(self.decoder, self.hidden(X) @ self.decoder_weights_ + self.intercept_)
+        return self.decode(self.hidden(X))
+
+    def decode(self, H) -> np.ndarray:
+        """The network output for hidden outputs ``H`` (samples × n_components): ``f_dec(H @ W2 + b2)``."""
+        check_is_fitted(self, "synergies_")
+        H = np.asarray(H, dtype=np.float64)
+        if H.ndim != 2 or H.shape[1] != self.decoder_weights_.shape[0]:
+            raise ValueError(f"expected a samples × {self.decoder_weights_.shape[0]} array of hidden outputs, "
+                             f"got shape {H.shape}")
+        return _apply(self.decoder, H @ self.decoder_weights_ + self.intercept_)
+
+
+def _signature() -> inspect.Signature:
+    # scikit-learn reads an estimator's parameters from the signature of __init__: the training
+    # options are declared once, in TrainingOptions, and listed here from that declaration
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    own = [p for name, p in inspect.signature(Autoencoder.__init__).parameters.items() if name != "training_options"]
+    return inspect.Signature([*own, *(inspect.Parameter(name, keyword, default=default)
+                                      for name, default in TrainingOptions.defaults().items())])
+
+
+Autoencoder.__init__.__signature__ = _signature()
 
 
 def _apply(name: str, values: np.ndarray) -> np.ndarray:

@@ -18,15 +18,11 @@ import pandas as pd
 from synlib import metrics, schema
 from synlib.fits import StudyFit, shares_study_parameters, split_participants
 from synlib.autoencoder.effective import effective_synergies
+from synlib.autoencoder.refit import refit_hidden
 from synlib.autoencoder.trainer import train_autoencoders
 
 __all__ = ["check_pair", "seed_list", "fit_participants", "fit_pairs", "fit_warnings",
-           "loss_curves", "seed_stability", "nmf_matching", "value_problems"]
-
-#: A model whose training loss still fell by more than this over the last tenth of training is flagged
-#: as not converged (ours).
-MAX_LOSS_DROP = 0.05
-
+           "loss_curves", "training_summary", "seed_stability", "nmf_matching", "value_problems"]
 
 def check_pair(encoder: str, decoder: str) -> str:
     """The label ``"<encoder>/<decoder>"``, once both are registered activations.
@@ -108,12 +104,6 @@ def fit_participants(envelopes, *, participants=None, test_repetitions=None, dev
                      **options)[pair]
 
 
-def _loss_drop(curve: np.ndarray) -> float:
-    """Relative fall of the training loss over the last tenth of training (0 = flat)."""
-    start = curve[-max(len(curve) // 10, 1) - 1] if len(curve) > 1 else curve[-1]
-    return float(1.0 - curve[-1] / start) if start > 0 else 0.0
-
-
 def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs: Sequence[tuple[str, str]],
               seeds: Sequence[int], test_repetitions=None, device="auto", participants=None, **options) -> dict:
     """:func:`fit_participants` for several activation pairs, all trained in one batch.
@@ -139,8 +129,9 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
     seeds = [int(s) for s in seeds]
     pairs = [tuple(pair) for pair in pairs]
     datasets = [(p, k) for p in participants for k in ranks[p]]
+    # each participant its own initial weights: a shared start would make participants look alike
     models = train_autoencoders([splits[p][0].X for p, _ in datasets], [k for _, k in datasets],
-                                pairs, seeds, device=device, **options)
+                                pairs, seeds, device=device, streams=[p for p, _ in datasets], **options)
     fits = {pair: ([], {}, {}) for pair in pairs}
     for ((p, k), pair, seed), ae in zip(product(datasets, pairs, seeds), models):
         rows, arrays, fitted = fits[pair]
@@ -152,6 +143,7 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
             "participant": p, "method": "AE", "encoder": pair[0], "decoder": pair[1],
             "k": ae.n_components, "seed": seed,
             "r2_train": metrics.r2_centred(train.X, out_train), "r2_test": _on_test(metrics.r2_centred, test.X, out_test),
+            "r2_test_refit": _on_test(metrics.r2_centred, test.X, ae.decode(refit_hidden(ae, test.X))),
             "r2_global_train": metrics.r2_global(train.X, out_train),
             "r2_global_test": _on_test(metrics.r2_global, test.X, out_test),
             "vaf_train": metrics.vaf(train.X, out_train), "vaf_test": _on_test(metrics.vaf, test.X, out_test),
@@ -159,14 +151,16 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
             "truth_precision": metrics.truth_precision(ae.synergies_, truth) if truth is not None else np.nan,
             "dead_units": metrics.dead_unit_fraction(ae.activations_),
             "effective_similarity": float(metrics.row_similarity(effective, ae.synergies_).mean()),
-            "final_loss": float(np.mean((out_train - train.X) ** 2)), "epochs": ae.n_epochs_,
-            "loss_drop_last_tenth": _loss_drop(ae.loss_curve_),
+            "final_loss": float(np.mean((out_train - train.X) ** 2)), "training": ae.training,
+            "passes": float(ae.loss_passes_[-1]) if len(ae.loss_passes_) else 0.0, "converged": ae.converged_,
+            "stop": ae.stop_reason_, "loss_fall": ae.loss_fall_,
             "backend": ae.backend_,
         })
         arrays.update({schema.fit_key(p, k, field, seed=seed): value for field, value in {
             "synergies": ae.synergies_, "activations_train": ae.activations_,
             "activations_test": ae.transform(test.X), "hidden_test": ae.hidden(test.X),
-            "output_test": out_test, "loss_curve": ae.loss_curve_, "effective_synergies": effective,
+            "output_test": out_test, "loss_curve": ae.loss_curve_, "loss_passes": ae.loss_passes_,
+            "effective_synergies": effective,
         }.items()})
         fitted[(p, k, seed)] = ae
     test_rows = {p: splits[p][1].rows for p in participants}
@@ -175,12 +169,41 @@ def fit_pairs(envelopes, n_components: Mapping[str, int | Sequence[int]], pairs:
 
 
 def loss_curves(fit: StudyFit, headline_k: Mapping[str, int]) -> pd.DataFrame:
-    """The training loss of each model at the headline rank: ``participant``, ``seed``, ``epoch``, ``loss``."""
+    """The training loss of each model at the headline rank, against the passes used.
+
+    Columns ``participant``, ``seed``, ``training``, ``passes``, ``loss``.
+    """
     return pd.concat([
-        pd.DataFrame({"participant": p, "seed": s, "epoch": np.arange(1, len(ae.loss_curve_) + 1),
+        pd.DataFrame({"participant": p, "seed": s, "training": ae.training, "passes": ae.loss_passes_,
                       "loss": ae.loss_curve_})
         for (p, k, s), ae in fit.models.items() if k == headline_k[p]
     ], ignore_index=True)
+
+
+def training_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per training specification: models, how many passed the convergence test, passes and final loss.
+
+    Columns ``training``, ``models``, ``passed``, ``median passes``, ``most passes``,
+    ``median final loss``, ``median held-out R²``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"training": ["converged", "converged", "group"], "converged": [True, False, False],
+    ...                   "passes": [600.0, 2500.0, 2000.0], "final_loss": [1e-3, 2e-3, 3e-3],
+    ...                   "r2_test": [0.9, 0.8, 0.7]})
+    >>> training_summary(t)[["training", "models", "passed", "median passes"]]
+        training  models  passed  median passes
+    0  converged       2       1         1550.0
+    1      group       1       0         2000.0
+    """
+    grouped = table.groupby("training", sort=False)
+    return pd.DataFrame({
+        "training": list(grouped.groups), "models": grouped.size().to_numpy(),
+        "passed": grouped["converged"].sum().astype(int).to_numpy(),
+        "median passes": grouped["passes"].median().to_numpy(), "most passes": grouped["passes"].max().to_numpy(),
+        "median final loss": grouped["final_loss"].median().to_numpy(),
+        "median held-out R²": grouped["r2_test"].median().to_numpy(),
+    })
 
 
 def seed_stability(fit: StudyFit, seeds: Sequence[int]) -> pd.DataFrame:
@@ -238,29 +261,33 @@ def value_problems(fit: StudyFit, headline_k: Mapping[str, int], encoder: str, d
     return pd.DataFrame(rows, columns=["participant", "seed", "measure", "fraction"])
 
 
-def fit_warnings(table: pd.DataFrame, max_loss_drop: float = MAX_LOSS_DROP) -> list[str]:
+def fit_warnings(table: pd.DataFrame) -> list[str]:
     """Sentences (Markdown) that say which fits of ``table`` are not to be trusted, or an empty list.
 
-    Flags models whose training loss still fell by more than ``max_loss_drop``
-    over the last tenth of training (not converged within the epochs) and
-    models whose held-out R² is ≤ 0 (no better than each muscle's mean).
-    ``table`` has the columns of ``ae_fits_<encoder>_<decoder>.csv``.
+    Names the models that did not pass the convergence test (``converged`` is
+    false: still falling at the cap, or at the end of the group's budget) with
+    their pair and how many of the pair's models they are, and the models whose
+    held-out R² is ≤ 0 (no better than each muscle's mean). ``table`` has the
+    columns of ``ae_fits_<encoder>_<decoder>.csv``.
 
     Examples
     --------
     >>> t = pd.DataFrame({"encoder": ["relu"] * 2, "decoder": ["tanh"] * 2, "participant": ["P01", "P02"],
-    ...                   "loss_drop_last_tenth": [0.01, 0.2], "r2_test": [0.8, -0.1]})
+    ...                   "training": ["converged"] * 2, "converged": [True, False], "r2_test": [0.8, -0.1]})
     >>> for line in fit_warnings(t): print(line)
-    **Not converged:** 1 of 2 models (relu/tanh) still lost more than 5% of their training loss over the last tenth of training; more epochs would change them.
+    **Not converged:** 1 of 2 models (relu/tanh, converged training: 1 of 2) did not pass the convergence test; more training would change them, and the comparisons leave them out.
     **No better than the mean:** 1 of 2 models (relu/tanh: P02) have a held-out R² ≤ 0.
     """
     notes = []
     labels = table["encoder"].astype(str) + "/" + table["decoder"].astype(str)
-    falling = table["loss_drop_last_tenth"] > max_loss_drop
-    if falling.any():
-        notes.append(f"**Not converged:** {int(falling.sum())} of {len(table)} models "
-                     f"({', '.join(dict.fromkeys(labels[falling]))}) still lost more than {max_loss_drop:.0%} "
-                     "of their training loss over the last tenth of training; more epochs would change them.")
+    failing = ~table["converged"].astype(bool)
+    if failing.any():
+        where = "; ".join(
+            f"{label}, {training} training: {int((failing & (labels == label) & (table['training'] == training)).sum())} "
+            f"of {int(((labels == label) & (table['training'] == training)).sum())}"
+            for label, training in dict.fromkeys(zip(labels[failing], table.loc[failing, "training"])))
+        notes.append(f"**Not converged:** {int(failing.sum())} of {len(table)} models ({where}) did not pass the "
+                     "convergence test; more training would change them, and the comparisons leave them out.")
     poor = table["r2_test"] <= 0
     if poor.any():
         where = "; ".join(f"{label}: {', '.join(dict.fromkeys(table.loc[poor & (labels == label), 'participant']))}"

@@ -28,6 +28,7 @@ def train_autoencoders(
     *,
     device="auto",
     kernel: str = "auto",
+    streams: Sequence[str] | None = None,
     **options,
 ) -> list[Autoencoder]:
     """Train one autoencoder per dataset × activation pair × seed, all in one batch.
@@ -49,6 +50,11 @@ def train_autoencoders(
         On the CPU, "auto" uses the compiled kernel when it can be built and
         falls back to torch otherwise, with a warning naming the cause; "c"
         insists on it, "torch" avoids it.
+    streams : list of str, optional
+        One name per dataset (its participant, say) mixed into the seed of the
+        initial weights (:func:`synlib.autoencoder.fitting.start_seed`), so that no
+        two participants start from the same weights. ``None``: the seed alone, as
+        :class:`Autoencoder` with that ``random_state`` starts.
     **options
         The fields of :class:`TrainingOptions` (epochs, lr, optimizer, ...).
 
@@ -71,7 +77,7 @@ def train_autoencoders(
     """
     opts = TrainingOptions(**options)
     models = []
-    for result in fit_batch(data, n_components, pairs, seeds, opts, device=device, kernel=kernel):
+    for result in fit_batch(data, n_components, pairs, seeds, opts, device=device, kernel=kernel, streams=streams):
         spec = result.spec
         ae = Autoencoder(spec.k, spec.encoder, spec.decoder, random_state=spec.seed, device=device, **opts.as_dict())
         ae._set_fitted(result)

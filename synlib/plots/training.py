@@ -14,19 +14,26 @@ from synlib.metrics import Matching
 __all__ = ["loss_curves", "r2_against_nmf", "synergy_pairs", "value_problems"]
 
 
-def loss_curves(curves: pd.DataFrame, ax=None):
-    """Training loss per epoch (log scale), one line per participant, one style per seed.
+def loss_curves(curves: pd.DataFrame):
+    """Training loss against the passes over the training data (log scale), one panel per training specification.
 
-    ``curves`` is long: participant, seed, epoch, loss.
+    ``curves`` is long: participant, seed, training, passes, loss. One line per
+    participant and seed, coloured by participant; the end of each line is where
+    its model stopped.
     """
-    ax = ax or plt.subplots(figsize=(7, 4))[1]
-    style = "seed" if curves["seed"].nunique() > 1 else None
-    sns.lineplot(data=curves, x="epoch", y="loss", hue="participant", style=style, ax=ax, legend="brief")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (MSE)")
-    ax.legend(loc="upper right", fontsize="small", ncol=2, title=None)
-    return ax
+    specs = list(dict.fromkeys(curves["training"]))
+    fig, axes = plt.subplots(1, len(specs), figsize=(6.5 * len(specs), 4), sharey=True, squeeze=False)
+    palette = dict(zip(sorted(curves["participant"].unique()),
+                       sns.color_palette("husl", curves["participant"].nunique())))
+    for ax, spec in zip(axes.flat, specs):
+        part = curves[curves["training"] == spec]
+        for (participant, _), line in part.groupby(["participant", "seed"], sort=False):
+            ax.plot(line["passes"], line["loss"], color=palette[participant], lw=1, alpha=0.8)
+        ax.set_yscale("log")
+        ax.set_title(f"{spec} training")
+        ax.set_xlabel("passes over the training data")
+    axes.flat[0].set_ylabel("training loss (MSE)")
+    return fig
 
 
 def r2_against_nmf(fits: pd.DataFrame, label: str):
